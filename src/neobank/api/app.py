@@ -1,0 +1,125 @@
+"""The FastAPI application: routers of every domain, auth, errors, limits, metrics."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from neobank import __version__
+from neobank.api.deps import Services
+from neobank.api.errors import install_error_handlers
+from neobank.api.limits import BodySizeLimit
+from neobank.api.responses import FastJSON
+from neobank.config import Settings, ensure_admin_token, load_settings
+from neobank.customers.auth import TokenIssuer, load_signing_key
+from neobank.customers.router import router as customers_router
+from neobank.db.pool import create_pool
+from neobank.db.runtime import resolve_database_url
+from neobank.deposits.router import router as deposits_router
+from neobank.idempotency import InFlight
+from neobank.ledger.chart import ensure_bank_books
+from neobank.ledger.engine import LedgerEngine
+from neobank.ledger.router import router as ledger_router
+from neobank.observability import metrics
+from neobank.payments.fees import FeeBook
+from neobank.payments.router import router as payments_router
+from neobank.workers.runner import BackgroundWorkers
+
+__all__ = ["create_app"]
+
+log = structlog.get_logger(__name__)
+
+DEFAULT_CURRENCY = "KRW"
+POOL_SIZE_MAX = 20
+
+
+def create_app(settings: Settings | None = None, *, run_workers: bool | None = None) -> FastAPI:
+    """Build the app. The database must be migrated already (`neobank serve` does it)."""
+    settings = settings or load_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        database_url = resolve_database_url(settings)
+        pool = await create_pool(database_url, max_size=POOL_SIZE_MAX)
+        await ensure_bank_books(pool, DEFAULT_CURRENCY)
+        engine = LedgerEngine(pool)
+        await engine.start()
+        ops_token, _ = ensure_admin_token(settings)
+        app.state.services = Services(
+            settings=settings,
+            pool=pool,
+            engine=engine,
+            inflight=InFlight(),
+            fees=FeeBook(pool),
+            tokens=TokenIssuer(await load_signing_key(pool)),
+            ops_token=ops_token,
+        )
+        workers = BackgroundWorkers(pool, engine) if _workers_enabled(run_workers) else None
+        if workers:
+            await workers.start()
+        log.info("neobank.started", embedded=settings.embedded, workers=bool(workers))
+        try:
+            yield
+        finally:
+            if workers:
+                await workers.stop()
+            await engine.stop()
+            await pool.close()
+
+    app = FastAPI(
+        title="neobank",
+        version=__version__,
+        description="An open-source platform for running an internet-only bank.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit)
+    app.middleware("http")(_observe)
+    for router in (customers_router, deposits_router, payments_router, ledger_router):
+        app.include_router(router)
+    _add_operational_routes(app)
+    return app
+
+
+def _workers_enabled(run_workers: bool | None) -> bool:
+    import os
+
+    if run_workers is not None:
+        return run_workers
+    return os.environ.get("NEOBANK_RUN_WORKERS", "1") == "1"
+
+
+async def _observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    started = time.perf_counter()
+    response = await call_next(request)
+    route = request.scope.get("route")
+    path = getattr(route, "path", "unmatched")
+    metrics.HTTP_SECONDS.labels(request.method, path).observe(time.perf_counter() - started)
+    metrics.HTTP_REQUESTS.labels(request.method, path, str(response.status_code)).inc()
+    return response
+
+
+def _add_operational_routes(app: FastAPI) -> None:
+    @app.get("/healthz", tags=["operations"])
+    async def healthz() -> FastJSON:
+        return FastJSON({"status": "ok"})
+
+    @app.get("/readyz", tags=["operations"])
+    async def readyz(request: Request) -> FastJSON:
+        services: Services | None = getattr(request.app.state, "services", None)
+        try:
+            assert services is not None
+            await services.pool.fetchval("SELECT 1")
+        except Exception:
+            return FastJSON({"status": "unavailable"}, status_code=503)
+        return FastJSON({"status": "ready"})
+
+    @app.get("/metrics", tags=["operations"], include_in_schema=False)
+    async def prometheus_metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

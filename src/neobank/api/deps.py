@@ -1,0 +1,106 @@
+"""What every route needs: the process's services, who is calling, and the idempotency key."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import asyncpg
+from fastapi import Depends, Header, Request
+
+from neobank.config import Settings
+from neobank.customers.auth import TokenIssuer
+from neobank.customers.errors import Forbidden, Unauthorized
+from neobank.idempotency import Claim, InFlight, request_hash
+from neobank.idempotency.errors import IdempotencyKeyMissing
+from neobank.ledger.engine import LedgerEngine
+from neobank.payments.fees import FeeBook
+
+__all__ = [
+    "IdempotencyKey",
+    "Ops",
+    "Principal",
+    "Services",
+    "ServicesDep",
+    "Caller",
+    "claim_for",
+]
+
+IDEMPOTENCY_KEY_LENGTH_MAX = 255
+
+
+@dataclass
+class Services:
+    settings: Settings
+    pool: asyncpg.Pool
+    engine: LedgerEngine
+    inflight: InFlight
+    fees: FeeBook
+    tokens: TokenIssuer
+    ops_token: str
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the ops token, or a customer through a device-bound token."""
+
+    customer_id: uuid.UUID | None
+
+    @property
+    def is_ops(self) -> bool:
+        return self.customer_id is None
+
+    @property
+    def scope(self) -> str:
+        return "ops" if self.customer_id is None else f"customer:{self.customer_id}"
+
+    def may_touch(self, customer_id: uuid.UUID) -> bool:
+        return self.is_ops or self.customer_id == customer_id
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def get_principal(
+    services: ServicesDep, authorization: Annotated[str | None, Header()] = None
+) -> Principal:
+    if not authorization or not authorization.startswith("Bearer "):
+        raise Unauthorized()
+    token = authorization.removeprefix("Bearer ").strip()
+    if secrets.compare_digest(token.encode(), services.ops_token.encode()):
+        return Principal(customer_id=None)
+    return Principal(customer_id=services.tokens.verify(token).customer_id)
+
+
+Caller = Annotated[Principal, Depends(get_principal)]
+
+
+def require_ops(principal: Caller) -> Principal:
+    if not principal.is_ops:
+        raise Forbidden("only the ops token may do this")
+    return principal
+
+
+Ops = Annotated[Principal, Depends(require_ops)]
+
+
+def get_idempotency_key(
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> str:
+    if not idempotency_key or len(idempotency_key) > IDEMPOTENCY_KEY_LENGTH_MAX:
+        raise IdempotencyKeyMissing()
+    return idempotency_key
+
+
+IdempotencyKey = Annotated[str, Depends(get_idempotency_key)]
+
+
+def claim_for(request: Request, principal: Principal, key: str, body: Any) -> Claim:
+    return Claim(principal.scope, key, request_hash(request.method, request.url.path, body))

@@ -1,0 +1,1 @@
+"""The neobank command line."""

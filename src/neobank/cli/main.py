@@ -1,0 +1,121 @@
+"""The `neobank` command line (typer)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+
+import typer
+from rich.console import Console
+
+from neobank.config import ensure_admin_token, load_settings
+from neobank.db.migrate import migrate as apply_migrations
+from neobank.db.runtime import resolve_database_url
+from neobank.observability.logging import configure_logging
+
+app = typer.Typer(help="neobank: run an internet-only bank.", no_args_is_help=True)
+ledger_app = typer.Typer(help="Ledger tools.", no_args_is_help=True)
+app.add_typer(ledger_app, name="ledger")
+console = Console(stderr=True)
+
+
+def _prepare() -> str:
+    """Start (or find) the database, migrate it, and print a newly generated ops token."""
+    settings = load_settings()
+    configure_logging(json=settings.log_json)
+    with console.status("Starting the database and applying migrations..."):
+        database_url = resolve_database_url(settings)
+        apply_migrations(database_url)
+    token, generated = ensure_admin_token(settings)
+    if generated:
+        console.print(
+            f"[bold]Ops token[/bold] (generated, kept in {settings.data_dir}/admin_token): {token}"
+        )
+    return database_url
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
+    port: int = typer.Option(8000, help="TCP port."),
+    workers: int = typer.Option(1, min=1, max=64, help="API processes."),
+    no_workers: bool = typer.Option(False, "--no-workers", help="Run no background jobs here."),
+    demo: bool = typer.Option(False, "--demo", help="Seed demo data first (idempotent)."),
+) -> None:
+    """Run the API (and, unless --no-workers, the background workers in-process)."""
+    import uvicorn
+
+    database_url = _prepare()
+    if demo:
+        from neobank.cli.demo import seed_demo
+
+        asyncio.run(seed_demo(database_url, console))
+    # Child processes reach the same database without starting their own embedded server.
+    os.environ["NEOBANK_DATABASE_URL"] = database_url
+    os.environ["NEOBANK_RUN_WORKERS"] = "0" if no_workers else "1"
+    console.print(f"neobank listening on http://{host}:{port} (OpenAPI at /docs)")
+    uvicorn.run(
+        "neobank.api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        loop="uvloop",
+        http="httptools",
+        log_level="warning",
+        access_log=False,
+    )
+
+
+@app.command()
+def worker() -> None:
+    """Run the background workers alone."""
+    from neobank.workers.standalone import run_workers
+
+    database_url = _prepare()
+    asyncio.run(run_workers(database_url))
+
+
+@app.command()
+def migrate() -> None:
+    """Apply database migrations (safe while other processes do the same)."""
+    _prepare()
+    console.print("[green]Database is at the latest migration.[/green]")
+
+
+@app.command()
+def demo() -> None:
+    """Seed demo customers, accounts, money and a launch promotion (idempotent)."""
+    from neobank.cli.demo import seed_demo
+
+    database_url = _prepare()
+    asyncio.run(seed_demo(database_url, console))
+
+
+@ledger_app.command("check")
+def ledger_check() -> None:
+    """Recompute every balance from the journal; exit 1 if anything does not balance."""
+    import orjson
+
+    from neobank.db.pool import create_pool
+    from neobank.ledger.check import check_ledger
+
+    database_url = _prepare()
+
+    async def run() -> dict[str, object]:
+        pool = await create_pool(database_url, min_size=1, max_size=1)
+        try:
+            async with pool.acquire() as conn:
+                return await check_ledger(conn)
+        finally:
+            await pool.close()
+
+    with console.status("Recomputing balances from the journal..."):
+        result = asyncio.run(run())
+    sys.stdout.write(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode() + "\n")
+    raise typer.Exit(0 if result["balanced"] else 1)
+
+
+if __name__ == "__main__":
+    app()

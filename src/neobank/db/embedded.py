@@ -1,0 +1,34 @@
+"""The embedded PostgreSQL: a real server from the pip-installed `pgserver` package.
+
+The server keeps its data under `<data dir>/pg` and listens on a Unix socket only. It stays up
+while any process holding a handle lives; a process killed with SIGKILL leaves it running, and
+the next start reuses it.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+__all__ = ["start_embedded"]
+
+_handles: dict[Path, Any] = {}
+
+
+def start_embedded(data_dir: Path) -> str:
+    """Start (or join) the embedded server and return a libpq URL for it."""
+    pgdata = (data_dir / "pg").resolve()
+    if pgdata in _handles:
+        return str(_handles[pgdata].get_uri())
+    pgdata.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(Path("/tmp") / f"neobank-run-{os.getuid()}"))
+    Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(mode=0o700, parents=True, exist_ok=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import pgserver
+
+        server = pgserver.get_server(pgdata, cleanup_mode="stop")
+    _handles[pgdata] = server
+    return str(server.get_uri())

@@ -1,0 +1,73 @@
+"""HTTP routes for deposit accounts."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from neobank.api.deps import Caller, IdempotencyKey, Ops, ServicesDep, claim_for
+from neobank.api.idempotent import run_idempotent
+from neobank.api.responses import FastJSON
+from neobank.deposits import service
+from neobank.deposits.errors import AccountNotFound
+from neobank.deposits.schemas import AccountIn, AccountOut, AccountStatusIn, TransactionPage
+from neobank.pagination import PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX
+
+router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
+
+
+@router.post("", status_code=201, response_model=AccountOut)
+async def open_account(
+    body: AccountIn, request: Request, caller: Caller, services: ServicesDep, key: IdempotencyKey
+) -> Response:
+    """Open a deposit account. A customer may open one for themselves; ops for anyone."""
+    if not caller.may_touch(body.customer_id):
+        raise AccountNotFound("no such customer for this token")
+    claim = claim_for(request, caller, key, body.model_dump(mode="json"))
+    return await run_idempotent(
+        services, claim, 201, lambda conn: service.open_account(conn, body.customer_id, body.product)
+    )
+
+
+async def _owned_account(services: ServicesDep, caller: Caller, account_id: uuid.UUID) -> dict[str, object]:
+    account = await service.get_account(services.pool, account_id)
+    if not caller.may_touch(uuid.UUID(str(account["customer_id"]))):
+        raise AccountNotFound()
+    return account
+
+
+@router.get("/{account_id}", response_model=AccountOut)
+async def get_account(account_id: uuid.UUID, caller: Caller, services: ServicesDep) -> FastJSON:
+    return FastJSON(await _owned_account(services, caller, account_id))
+
+
+@router.get("/{account_id}/transactions", response_model=TransactionPage)
+async def list_transactions(
+    account_id: uuid.UUID,
+    caller: Caller,
+    services: ServicesDep,
+    limit: Annotated[int, Query(ge=1, le=PAGE_LIMIT_MAX)] = PAGE_LIMIT_DEFAULT,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> FastJSON:
+    """Posted entries, newest first, each with the balance after it."""
+    await _owned_account(services, caller, account_id)
+    return FastJSON(await service.list_transactions(services.pool, account_id, limit, cursor))
+
+
+@router.post("/{account_id}/status", response_model=AccountOut)
+async def change_status(
+    account_id: uuid.UUID,
+    body: AccountStatusIn,
+    request: Request,
+    caller: Ops,
+    services: ServicesDep,
+    key: IdempotencyKey,
+) -> Response:
+    """Ops: freeze (nothing leaves), reactivate, or close (zero balance only) an account."""
+    claim = claim_for(request, caller, key, body.model_dump(mode="json"))
+    return await run_idempotent(
+        services, claim, 200, lambda conn: service.change_status(conn, account_id, body.status)
+    )

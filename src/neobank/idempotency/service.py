@@ -1,0 +1,134 @@
+"""Idempotency keys: claim, store the answer, replay it.
+
+A key is claimed by inserting its row in the same transaction that does the work and stores
+the answer, so a crash can never leave a key whose effect happened without a stored answer,
+nor a key stuck "in use". While a request runs, this process remembers its key in memory and
+answers a concurrent duplicate 409; a duplicate arriving at another process waits on the row
+lock and then replays the stored answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import orjson
+
+from neobank.idempotency.errors import IdempotencyKeyInUse, IdempotencyKeyMismatch
+
+__all__ = [
+    "KEY_RETENTION_HOURS",
+    "Claim",
+    "InFlight",
+    "StoredAnswer",
+    "claim_many",
+    "fetch_answer",
+    "request_hash",
+    "store_many",
+]
+
+# Keys live at least 24 hours (API.md); the purge job keeps them a day longer than that.
+KEY_RETENTION_HOURS = 48
+
+
+@dataclass(frozen=True)
+class Claim:
+    scope: str
+    key: str
+    request_hash: bytes
+
+
+@dataclass(frozen=True)
+class StoredAnswer:
+    status_code: int
+    body: Any
+
+
+def request_hash(method: str, path: str, body: Any) -> bytes:
+    canonical = orjson.dumps([method, path, body], option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(canonical).digest()
+
+
+class InFlight:
+    """The keys this process is working on right now."""
+
+    def __init__(self) -> None:
+        self._keys: set[tuple[str, str]] = set()
+
+    def enter(self, claim: Claim) -> None:
+        ident = (claim.scope, claim.key)
+        if ident in self._keys:
+            raise IdempotencyKeyInUse()
+        self._keys.add(ident)
+
+    def leave(self, claim: Claim) -> None:
+        self._keys.discard((claim.scope, claim.key))
+
+
+async def claim_many(conn: asyncpg.Connection, claims: Sequence[Claim]) -> set[tuple[str, str]]:
+    """Insert the claims (in key order, so two batches never deadlock on them).
+
+    Returns the (scope, key) pairs this transaction now owns; the others were stored before.
+    """
+    if not claims:
+        return set()
+    ordered = sorted(claims, key=lambda c: (c.scope, c.key))
+    rows = await conn.fetch(
+        """
+        INSERT INTO idempotency_keys (scope, key, request_hash)
+        SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[])
+        ON CONFLICT DO NOTHING
+        RETURNING scope, key
+        """,
+        [c.scope for c in ordered],
+        [c.key for c in ordered],
+        [c.request_hash for c in ordered],
+    )
+    return {(r["scope"], r["key"]) for r in rows}
+
+
+async def store_many(
+    conn: asyncpg.Connection, answers: Sequence[tuple[Claim, StoredAnswer]]
+) -> None:
+    if not answers:
+        return
+    await conn.execute(
+        """
+        UPDATE idempotency_keys k SET status_code = u.status, response = u.body
+        FROM unnest($1::text[], $2::text[], $3::int[], $4::jsonb[]) AS u(scope, key, status, body)
+        WHERE k.scope = u.scope AND k.key = u.key
+        """,
+        [c.scope for c, _ in answers],
+        [c.key for c, _ in answers],
+        [a.status_code for _, a in answers],
+        [a.body for _, a in answers],
+    )
+
+
+async def fetch_answer(conn: asyncpg.Connection | asyncpg.Pool, claim: Claim) -> StoredAnswer | None:
+    """The stored answer for a key, checked against the request; None if the key is unused."""
+    row = await conn.fetchrow(
+        "SELECT request_hash, status_code, response FROM idempotency_keys "
+        "WHERE scope = $1 AND key = $2",
+        claim.scope,
+        claim.key,
+    )
+    if row is None:
+        return None
+    if bytes(row["request_hash"]) != claim.request_hash:
+        raise IdempotencyKeyMismatch()
+    if row["status_code"] is None:
+        # Claimed by a transaction that has not committed yet (another process).
+        raise IdempotencyKeyInUse()
+    return StoredAnswer(row["status_code"], row["response"])
+
+
+async def purge_expired(conn: asyncpg.Connection | asyncpg.Pool) -> int:
+    result = await conn.execute(
+        "DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(hours => $1)",
+        KEY_RETENTION_HOURS,
+    )
+    return int(result.split()[-1])

@@ -1,0 +1,226 @@
+"""The batching ledger engine: group commit of many requests in one database transaction.
+
+Requests hand the engine a `Submission` (one or more chains of transfers, an optional
+idempotency claim, and how to turn results into an answer). One task per process takes
+everything queued (up to `batch_transfers_max`) and applies it in ONE transaction: claim the
+idempotency keys, lock the touched accounts in id order, check each chain in arrival order
+against balances in memory, insert transfers and journal entries, update each touched account
+once, store the answers and events, commit. Then every waiting request gets its own result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import structlog
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_random
+
+from neobank.errors import NeobankError
+from neobank.events.outbox import EventRow, write_events
+from neobank.idempotency.service import Claim, StoredAnswer, claim_many, fetch_answer, store_many
+from neobank.ledger import store
+from neobank.ledger.domain import ItemOutcome, TransferSpec, apply_batch, touched_account_ids
+from neobank.ledger.errors import LedgerUnavailable
+from neobank.observability import metrics
+
+__all__ = ["Answer", "LedgerEngine", "Rendered", "RowWriter", "Submission"]
+
+log = structlog.get_logger(__name__)
+
+# A batch takes at most this many transfers (one submission larger than this goes alone).
+BATCH_TRANSFERS_MAX = 16_384
+# At most this many submissions wait in the queue; beyond it requests are refused (503).
+QUEUE_DEPTH_MAX = 100_000
+# A transaction that deadlocks or collides with another process is retried this many times.
+BATCH_ATTEMPTS_MAX = 5
+
+RowWriter = Callable[[asyncpg.Connection, list[tuple[Any, ...]]], Awaitable[None]]
+
+_RETRYABLE = (
+    asyncpg.exceptions.DeadlockDetectedError,
+    asyncpg.exceptions.SerializationError,
+    asyncpg.exceptions.UniqueViolationError,
+)
+
+
+@dataclass
+class Rendered:
+    """What a submission's outcomes become: the answer, its events and its extra rows."""
+
+    answer: StoredAnswer
+    events: list[EventRow] = field(default_factory=list)
+    writes: list[tuple[RowWriter, tuple[Any, ...]]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Answer:
+    answer: StoredAnswer
+    replayed: bool
+    outcomes: list[ItemOutcome] | None = None
+
+
+@dataclass
+class Submission:
+    chains: list[list[TransferSpec]]
+    render: Callable[[list[ItemOutcome], datetime], Rendered]
+    claim: Claim | None = None
+    future: asyncio.Future[Answer] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+    @property
+    def transfer_count(self) -> int:
+        return sum(len(chain) for chain in self.chains)
+
+
+class LedgerEngine:
+    def __init__(self, pool: asyncpg.Pool, *, batch_transfers_max: int = BATCH_TRANSFERS_MAX) -> None:
+        self._pool = pool
+        self._batch_transfers_max = batch_transfers_max
+        self._queue: asyncio.Queue[Submission] = asyncio.Queue(maxsize=QUEUE_DEPTH_MAX)
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="ledger-engine")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+        while not self._queue.empty():
+            pending = self._queue.get_nowait()
+            if not pending.future.done():
+                pending.future.set_exception(LedgerUnavailable("the ledger is shutting down"))
+
+    async def submit(self, submission: Submission) -> Answer:
+        if self._task is None or self._task.done():
+            raise LedgerUnavailable("the ledger engine is not running")
+        try:
+            self._queue.put_nowait(submission)
+        except asyncio.QueueFull:
+            metrics.LEDGER_REJECTED.inc()
+            raise LedgerUnavailable("the ledger queue is full, retry later") from None
+        metrics.LEDGER_QUEUE_DEPTH.set(self._queue.qsize())
+        return await asyncio.shield(submission.future)
+
+    async def _run(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            count = batch[0].transfer_count
+            while not self._queue.empty() and count < self._batch_transfers_max:
+                nxt = self._queue.get_nowait()
+                batch.append(nxt)
+                count += nxt.transfer_count
+            metrics.LEDGER_QUEUE_DEPTH.set(self._queue.qsize())
+            try:
+                await self._commit_isolating_failures(batch)
+            except Exception as exc:  # the engine task must never die
+                log.exception("ledger.batch_failed", submissions=len(batch))
+                for sub in batch:
+                    if not sub.future.done():
+                        sub.future.set_exception(exc)
+
+    async def _commit_isolating_failures(self, batch: list[Submission]) -> None:
+        try:
+            await self._commit_with_retries(batch)
+        except (asyncpg.PostgresError, AssertionError, OSError) as exc:
+            if len(batch) == 1 or isinstance(exc, OSError):
+                raise
+            # One bad submission must not sink its neighbours: commit them one by one.
+            log.warning("ledger.batch_split", submissions=len(batch), error=str(exc))
+            for sub in batch:
+                try:
+                    await self._commit_with_retries([sub])
+                except Exception as single_exc:
+                    log.exception("ledger.submission_failed")
+                    sub.future.set_exception(single_exc)
+
+    async def _commit_with_retries(self, batch: list[Submission]) -> None:
+        async for attempt in AsyncRetrying(
+            retry=retry_if_exception_type(_RETRYABLE),
+            stop=stop_after_attempt(BATCH_ATTEMPTS_MAX),
+            wait=wait_random(0, 0.02),
+            reraise=True,
+        ):
+            with attempt:
+                results = await self._commit(batch)
+        for sub, result in zip(batch, results, strict=True):
+            if sub.future.done():
+                continue
+            if isinstance(result, NeobankError):
+                sub.future.set_exception(result)
+            else:
+                sub.future.set_result(result)
+
+    async def _commit(self, batch: list[Submission]) -> list[Answer | NeobankError]:
+        started = time.perf_counter()
+        now = datetime.now(UTC)
+        async with self._pool.acquire() as conn, conn.transaction():
+            owned = await claim_many(conn, [s.claim for s in batch if s.claim])
+            live = [s for s in batch if s.claim is None or (s.claim.scope, s.claim.key) in owned]
+            chains = [chain for sub in live for chain in sub.chains]
+            accounts = await store.lock_accounts(conn, sorted(touched_account_ids(chains)))
+            existing = await store.load_existing(conn, [t.id for c in chains for t in c])
+            pendings = await store.load_pendings(
+                conn, [t.pending_id for c in chains for t in c if t.pending_id]
+            )
+            outcome = apply_batch(chains, accounts, pendings, existing, now)
+            await store.insert_transfers(conn, outcome.transfers, now)
+            await store.insert_journal(conn, outcome.journal, now)
+            await store.update_accounts(conn, list(outcome.touched.values()))
+            by_sub = await self._write_results(conn, live, outcome.items, now)
+            for sub in batch:
+                if id(sub) not in by_sub:
+                    by_sub[id(sub)] = await _replay(conn, sub)
+        metrics.LEDGER_COMMIT_SECONDS.observe(time.perf_counter() - started)
+        metrics.LEDGER_BATCH_TRANSFERS.observe(len(chains))
+        return [by_sub[id(sub)] for sub in batch]
+
+    async def _write_results(
+        self,
+        conn: asyncpg.Connection,
+        live: Sequence[Submission],
+        items: list[ItemOutcome],
+        now: datetime,
+    ) -> dict[int, Answer | NeobankError]:
+        answers: list[tuple[Claim, StoredAnswer]] = []
+        events: list[EventRow] = []
+        writes: dict[RowWriter, list[tuple[Any, ...]]] = defaultdict(list)
+        by_sub: dict[int, Answer | NeobankError] = {}
+        position = 0
+        for sub in live:
+            outcomes = items[position : position + len(sub.chains)]
+            position += len(sub.chains)
+            rendered = sub.render(outcomes, now)
+            if sub.claim is not None:
+                answers.append((sub.claim, rendered.answer))
+            events.extend(rendered.events)
+            for writer, row in rendered.writes:
+                writes[writer].append(row)
+            by_sub[id(sub)] = Answer(rendered.answer, replayed=False, outcomes=outcomes)
+        await store_many(conn, answers)
+        await write_events(conn, events, now)
+        for writer, rows in writes.items():
+            await writer(conn, rows)
+        return by_sub
+
+
+
+async def _replay(conn: asyncpg.Connection, sub: Submission) -> Answer | NeobankError:
+    """The answer stored under a key that another transaction claimed and committed."""
+    assert sub.claim is not None
+    try:
+        stored = await fetch_answer(conn, sub.claim)
+    except NeobankError as exc:
+        return exc
+    assert stored is not None, "a key not claimed here must be stored already"
+    return Answer(stored, replayed=True)

@@ -1,0 +1,36 @@
+"""Prometheus metrics, served at /metrics."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+__all__ = [
+    "HTTP_REQUESTS",
+    "HTTP_SECONDS",
+    "LEDGER_BATCH_TRANSFERS",
+    "LEDGER_COMMIT_SECONDS",
+    "LEDGER_QUEUE_DEPTH",
+    "LEDGER_REJECTED",
+]
+
+HTTP_REQUESTS = Counter(
+    "neobank_http_requests_total", "HTTP requests answered", ["method", "route", "status"]
+)
+HTTP_SECONDS = Histogram(
+    "neobank_http_request_seconds",
+    "HTTP request latency",
+    ["method", "route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+LEDGER_BATCH_TRANSFERS = Histogram(
+    "neobank_ledger_batch_chains",
+    "Chains of transfers applied per ledger batch (one database transaction)",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384),
+)
+LEDGER_COMMIT_SECONDS = Histogram(
+    "neobank_ledger_commit_seconds",
+    "Time to apply and commit one ledger batch",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)
+LEDGER_QUEUE_DEPTH = Gauge("neobank_ledger_queue_depth", "Submissions waiting for the engine")
+LEDGER_REJECTED = Counter("neobank_ledger_rejected_total", "Submissions refused: queue full")

@@ -1,0 +1,154 @@
+"""A payment order: one transfer as the customer sees it, and the ledger transfers it becomes."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from neobank.events import EventRow
+from neobank.ledger.chart import AccountCode, bank_account_id
+from neobank.ledger.domain import TransferFlags, TransferSpec
+from neobank.payments.fees import FeeQuote
+
+__all__ = ["PaymentOrder", "TransferCode", "fee_transfer_id", "insert_payments"]
+
+
+class TransferCode(enum.IntEnum):
+    """Ledger transfer codes used by payments (the `code` column of transfers)."""
+
+    INTERNAL = 1
+    DEPOSIT = 2
+    FEE = 3
+    INTERBANK = 4
+    ATM_WITHDRAWAL = 5
+    PARTNER = 6
+
+
+_CODES = {
+    "internal": TransferCode.INTERNAL,
+    "deposit": TransferCode.DEPOSIT,
+    "interbank": TransferCode.INTERBANK,
+    "atm_withdrawal": TransferCode.ATM_WITHDRAWAL,
+    "partner": TransferCode.PARTNER,
+}
+
+
+def fee_transfer_id(payment_id: uuid.UUID) -> uuid.UUID:
+    """The fee's ledger transfer id follows from the payment's, so a retried batch item
+    rebuilds exactly the same chain."""
+    return uuid.uuid5(payment_id, "fee")
+
+
+@dataclass(frozen=True)
+class PaymentOrder:
+    id: uuid.UUID
+    kind: str
+    from_account_id: uuid.UUID | None  # None: money comes in from the bank's cash
+    to_account_id: uuid.UUID
+    amount: int
+    currency: str
+    memo: str | None
+    fee: FeeQuote
+
+    def chain(self) -> list[TransferSpec]:
+        """The principal transfer and, when a fee is charged, the fee linked to it."""
+        debit = self.from_account_id or bank_account_id(AccountCode.CASH, self.currency)
+        principal_flags = TransferFlags.DAILY_LIMIT if self.from_account_id else TransferFlags.NONE
+        principal = TransferSpec(
+            id=self.id,
+            debit_account_id=debit,
+            credit_account_id=self.to_account_id,
+            amount=self.amount,
+            currency=self.currency,
+            code=int(_CODES[self.kind]),
+            flags=int(principal_flags | (TransferFlags.LINKED if self.fee.charged else 0)),
+        )
+        if not self.fee.charged:
+            return [principal]
+        assert self.from_account_id is not None, "only transfers out of an account pay fees"
+        fee = TransferSpec(
+            id=fee_transfer_id(self.id),
+            debit_account_id=self.from_account_id,
+            credit_account_id=bank_account_id(AccountCode.FEE_INCOME, self.currency),
+            amount=self.fee.charged,
+            currency=self.currency,
+            code=int(TransferCode.FEE),
+        )
+        return [principal, fee]
+
+    def out(self, created_at: datetime) -> dict[str, Any]:
+        return {
+            "id": str(self.id),
+            "status": "posted",
+            "from_account_id": str(self.from_account_id) if self.from_account_id else None,
+            "to_account_id": str(self.to_account_id),
+            "amount": self.amount,
+            "currency": self.currency,
+            "kind": self.kind,
+            "memo": self.memo,
+            "fee": {
+                "amount": self.fee.charged,
+                "waived_amount": self.fee.waived,
+                "promotion": self.fee.promotion.name if self.fee.promotion else None,
+            },
+            "created_at": created_at.isoformat(),
+        }
+
+    def posted_event(self, body: dict[str, Any]) -> EventRow:
+        payload = {**body, "fee_gross": self.fee.gross}
+        if self.fee.promotion:
+            payload["promotion_id"] = str(self.fee.promotion.id)
+        return EventRow("transfer.posted", "transfer", str(self.id), payload)
+
+    def rejected_event(self, code: str) -> EventRow:
+        return EventRow(
+            "transfer.rejected",
+            "transfer",
+            str(self.id),
+            {
+                "id": str(self.id),
+                "kind": self.kind,
+                "from_account_id": str(self.from_account_id) if self.from_account_id else None,
+                "to_account_id": str(self.to_account_id),
+                "amount": self.amount,
+                "currency": self.currency,
+                "code": code,
+            },
+        )
+
+    def row(self, created_at: datetime) -> tuple[Any, ...]:
+        return (
+            self.id,
+            self.kind,
+            self.from_account_id,
+            self.to_account_id,
+            self.amount,
+            self.currency,
+            self.memo,
+            self.fee.charged,
+            self.fee.waived,
+            self.fee.promotion.id if self.fee.promotion else None,
+            fee_transfer_id(self.id) if self.fee.charged else None,
+            created_at,
+        )
+
+
+async def insert_payments(conn: asyncpg.Connection, rows: list[tuple[Any, ...]]) -> None:
+    """Row writer for the ledger engine: the payments of one batch in one statement."""
+    columns = list(zip(*rows, strict=True))
+    await conn.execute(
+        """
+        INSERT INTO payments (id, kind, from_account_id, to_account_id, amount, currency, memo,
+                              fee_amount, fee_waived_amount, promotion_id, fee_transfer_id,
+                              created_at)
+        SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::uuid[], $5::bigint[],
+                             $6::text[], $7::text[], $8::bigint[], $9::bigint[], $10::uuid[],
+                             $11::uuid[], $12::timestamptz[])
+        """,
+        *[list(column) for column in columns],
+    )

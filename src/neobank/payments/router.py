@@ -1,0 +1,118 @@
+"""HTTP routes for transfers, deposits, fees and promotions."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from neobank.api.deps import Caller, IdempotencyKey, Ops, Services, ServicesDep, claim_for
+from neobank.api.idempotent import run_idempotent
+from neobank.api.responses import FastJSON, answer_response
+from neobank.payments import pricing, service
+from neobank.payments.errors import ReportRangeInvalid
+from neobank.payments.schemas import (
+    BatchIn,
+    BatchOut,
+    DepositIn,
+    FeeReportOut,
+    FeeRuleIn,
+    PromotionIn,
+    PromotionOut,
+    TransferIn,
+    TransferOut,
+)
+
+router = APIRouter(tags=["payments"])
+
+
+def _deps(services: Services) -> service.PaymentDeps:
+    return service.PaymentDeps(services.pool, services.engine, services.fees, services.inflight)
+
+
+@router.post("/v1/transfers", status_code=201, response_model=TransferOut)
+async def create_transfer(
+    body: TransferIn, request: Request, caller: Caller, services: ServicesDep, key: IdempotencyKey
+) -> Response:
+    """Move money between two accounts of this bank; the fee (less any promotion's waiver)
+    is charged in the same commit."""
+    claim = claim_for(request, caller, key, body.model_dump(mode="json"))
+    answer = await service.submit_transfer(_deps(services), body, caller.customer_id, claim)
+    return answer_response(answer.answer, replayed=answer.replayed)
+
+
+@router.get("/v1/transfers/{transfer_id}", response_model=TransferOut)
+async def get_transfer(transfer_id: uuid.UUID, caller: Caller, services: ServicesDep) -> FastJSON:
+    return FastJSON(await service.get_transfer(services.pool, transfer_id, caller.customer_id))
+
+
+@router.post("/v1/transfers/batch", response_model=BatchOut)
+async def create_batch(
+    body: BatchIn, request: Request, caller: Ops, services: ServicesDep, key: IdempotencyKey
+) -> Response:
+    """Ops: up to 8190 transfers, each idempotent by its own id, all in one ledger commit."""
+    claim = claim_for(request, caller, key, body.model_dump(mode="json"))
+    answer = await service.submit_batch(_deps(services), body, claim)
+    return answer_response(answer.answer, replayed=answer.replayed)
+
+
+@router.post("/v1/deposits", status_code=201, response_model=TransferOut)
+async def create_deposit(
+    body: DepositIn, request: Request, caller: Ops, services: ServicesDep, key: IdempotencyKey
+) -> Response:
+    """Ops: cash or incoming funds credited to an account."""
+    claim = claim_for(request, caller, key, body.model_dump(mode="json"))
+    answer = await service.submit_deposit(_deps(services), body, claim)
+    return answer_response(answer.answer, replayed=answer.replayed)
+
+
+@router.post("/v1/fees/rules", response_model=dict[str, object])
+async def set_fee_rule(
+    body: FeeRuleIn, request: Request, caller: Ops, services: ServicesDep, key: IdempotencyKey
+) -> Response:
+    claim = claim_for(request, caller, key, body.model_dump(mode="json"))
+    response = await run_idempotent(services, claim, 200, lambda conn: pricing.set_rule(conn, body))
+    services.fees.invalidate()
+    return response
+
+
+@router.get("/v1/fees/rules")
+async def list_fee_rules(caller: Caller, services: ServicesDep) -> FastJSON:
+    return FastJSON(await pricing.list_rules(services.pool))
+
+
+@router.post("/v1/fees/promotions", status_code=201, response_model=PromotionOut)
+async def create_promotion(
+    body: PromotionIn, request: Request, caller: Ops, services: ServicesDep, key: IdempotencyKey
+) -> Response:
+    """Ops: waive a percentage of the fees of some kinds within [starts_at, ends_at)."""
+    claim = claim_for(request, caller, key, body.model_dump(mode="json"))
+    response = await run_idempotent(
+        services, claim, 201, lambda conn: pricing.create_promotion(conn, body)
+    )
+    services.fees.invalidate()
+    return response
+
+
+@router.get("/v1/fees/promotions")
+async def list_promotions(caller: Caller, services: ServicesDep) -> FastJSON:
+    return FastJSON(await pricing.list_promotions(services.pool))
+
+
+@router.get("/v1/reports/fees", response_model=FeeReportOut)
+async def fee_report(
+    caller: Ops,
+    services: ServicesDep,
+    start: Annotated[datetime | None, Query(alias="from")] = None,
+    end: Annotated[datetime | None, Query(alias="to")] = None,
+    currency: Annotated[str, Query(pattern=r"^[A-Z]{3}$")] = "KRW",
+) -> FastJSON:
+    """Fees charged and waived (what the promotions cost) on transfers in [from, to)."""
+    if any(b is not None and b.tzinfo is None for b in (start, end)) or (
+        start and end and start >= end
+    ):
+        raise ReportRangeInvalid()
+    return FastJSON(await pricing.fee_report(services.pool, start, end, currency))

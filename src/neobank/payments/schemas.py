@@ -1,0 +1,135 @@
+"""Payment request/response bodies."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
+
+from neobank.ledger.domain import AMOUNT_MAX_MINOR
+
+__all__ = [
+    "BatchIn",
+    "BatchItemIn",
+    "BatchOut",
+    "DepositIn",
+    "FeeOut",
+    "FeeReportOut",
+    "FeeRuleIn",
+    "PromotionIn",
+    "PromotionOut",
+    "TransferIn",
+    "TransferOut",
+]
+
+BATCH_ITEMS_MAX = 8190
+MEMO_LENGTH_MAX = 140
+
+Amount = Annotated[StrictInt, Field(gt=0, le=AMOUNT_MAX_MINOR, description="minor units")]
+FeeAmount = Annotated[StrictInt, Field(ge=0, le=AMOUNT_MAX_MINOR, description="minor units")]
+Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217")]
+Memo = Annotated[str | None, Field(default=None, max_length=MEMO_LENGTH_MAX)]
+FeeKind = Literal["internal", "interbank", "atm_withdrawal", "partner"]
+
+_STRICT = ConfigDict(extra="forbid")
+
+
+class TransferIn(BaseModel):
+    model_config = _STRICT
+    from_account_id: UUID
+    to_account_id: UUID
+    amount: Amount
+    currency: Currency
+    memo: Memo = None
+
+
+class DepositIn(BaseModel):
+    model_config = _STRICT
+    account_id: UUID
+    amount: Amount
+    currency: Currency
+    memo: Memo = None
+
+
+class FeeOut(BaseModel):
+    amount: int = Field(description="the fee charged, after any waiver")
+    waived_amount: int
+    promotion: str | None
+
+
+class TransferOut(BaseModel):
+    id: UUID
+    status: Literal["posted"]
+    from_account_id: UUID | None
+    to_account_id: UUID
+    amount: int
+    currency: str
+    kind: str
+    memo: str | None
+    fee: FeeOut
+    created_at: datetime
+
+
+class BatchItemIn(BaseModel):
+    model_config = _STRICT
+    id: UUID
+    from_account_id: UUID
+    to_account_id: UUID
+    amount: Amount
+    currency: Currency
+    memo: Memo = None
+
+
+class BatchIn(BaseModel):
+    model_config = _STRICT
+    transfers: list[BatchItemIn] = Field(min_length=1, max_length=BATCH_ITEMS_MAX)
+
+
+class BatchResultOut(BaseModel):
+    id: UUID
+    status: Literal["posted", "exists", "failed"]
+    code: str | None = None
+
+
+class BatchOut(BaseModel):
+    results: list[BatchResultOut]
+
+
+class FeeRuleIn(BaseModel):
+    model_config = _STRICT
+    kind: FeeKind
+    amount: FeeAmount
+    currency: Currency
+
+
+class PromotionIn(BaseModel):
+    model_config = _STRICT
+    name: str = Field(min_length=1, max_length=100)
+    kinds: list[FeeKind] = Field(min_length=1, max_length=4)
+    waive_percent: StrictInt = Field(ge=0, le=100)
+    starts_at: datetime
+    ends_at: datetime
+
+
+class PromotionOut(BaseModel):
+    id: UUID
+    name: str
+    kinds: list[str]
+    waive_percent: int
+    starts_at: datetime
+    ends_at: datetime
+    created_at: datetime
+
+
+class KindTotals(BaseModel):
+    charged: int
+    waived: int
+
+
+class FeeReportOut(BaseModel):
+    currency: str
+    charged: int
+    waived: int
+    by_kind: dict[str, KindTotals]

@@ -1,0 +1,1 @@
+"""Background work: periodic maintenance jobs, run in-process or by `neobank worker`."""
