@@ -5,7 +5,13 @@ from __future__ import annotations
 from neobank.b64 import b64url_decode, b64url_encode
 from neobank.errors import NeobankError
 
-__all__ = ["PAGE_LIMIT_DEFAULT", "PAGE_LIMIT_MAX", "InvalidCursor", "decode_cursor", "encode_cursor"]
+__all__ = [
+    "PAGE_LIMIT_DEFAULT",
+    "PAGE_LIMIT_MAX",
+    "InvalidCursor",
+    "decode_cursor",
+    "encode_cursor",
+]
 
 PAGE_LIMIT_DEFAULT = 50
 PAGE_LIMIT_MAX = 200

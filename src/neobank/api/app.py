@@ -95,7 +95,9 @@ def _workers_enabled(run_workers: bool | None) -> bool:
     return os.environ.get("NEOBANK_RUN_WORKERS", "1") == "1"
 
 
-async def _observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+async def _observe(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
     started = time.perf_counter()
     response = await call_next(request)
     route = request.scope.get("route")

@@ -19,12 +19,12 @@ from neobank.ledger.engine import LedgerEngine
 from neobank.payments.fees import FeeBook
 
 __all__ = [
+    "Caller",
     "IdempotencyKey",
     "Ops",
     "Principal",
     "Services",
     "ServicesDep",
-    "Caller",
     "claim_for",
 ]
 

@@ -30,7 +30,9 @@ _HTTP_CODES = {
 
 
 def problem_response(body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
-    return FastJSON(body, status_code=body["status"], media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+    return FastJSON(
+        body, status_code=body["status"], media_type=PROBLEM_MEDIA_TYPE, headers=headers
+    )
 
 
 def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:

@@ -17,7 +17,9 @@ __all__ = ["run_idempotent"]
 Work = Callable[[asyncpg.Connection], Awaitable[Any]]
 
 
-async def run_idempotent(services: Services, claim: Claim, status_code: int, work: Work) -> Response:
+async def run_idempotent(
+    services: Services, claim: Claim, status_code: int, work: Work
+) -> Response:
     """Claim the key, do the work, store the answer and commit, all in one transaction.
 
     A domain error rolls everything back, the key included, so the client may retry.

@@ -8,7 +8,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from neobank.errors import problem_document
 
-__all__ = ["BODY_BYTES_MAX", "BATCH_BODY_BYTES_MAX", "BodySizeLimit"]
+__all__ = ["BATCH_BODY_BYTES_MAX", "BODY_BYTES_MAX", "BodySizeLimit"]
 
 BODY_BYTES_MAX = 64 * 1024
 # 8190 batch items at ~200 bytes each, with room for long memos.

@@ -35,7 +35,9 @@ async def seed_demo(database_url: str, console: Console) -> None:
     headers = {"Authorization": f"Bearer {token}"}
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://demo", headers=headers) as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://demo", headers=headers
+        ) as client:
             accounts = await _seed(client)
     table = Table(title="Demo accounts")
     for column in ("customer", "account id", "number", "balance (KRW)"):
@@ -45,7 +47,9 @@ async def seed_demo(database_url: str, console: Console) -> None:
     console.print(table)
 
 
-async def _post(client: httpx.AsyncClient, path: str, key: str, body: dict[str, Any]) -> dict[str, Any]:
+async def _post(
+    client: httpx.AsyncClient, path: str, key: str, body: dict[str, Any]
+) -> dict[str, Any]:
     response = await client.post(path, json=body, headers={"Idempotency-Key": f"demo:{key}"})
     if response.status_code >= 400:
         raise RuntimeError(f"demo seeding failed at {path}: {response.text}")
@@ -61,7 +65,12 @@ async def _seed(client: httpx.AsyncClient) -> list[tuple[str, dict[str, Any]]]:
     with Progress() as progress:
         task = progress.add_task("Seeding demo data", total=steps)
         for kind, amount in FEE_RULES:
-            await _post(client, "/v1/fees/rules", f"fee:{kind}", {"kind": kind, "amount": amount, "currency": "KRW"})
+            await _post(
+                client,
+                "/v1/fees/rules",
+                f"fee:{kind}",
+                {"kind": kind, "amount": amount, "currency": "KRW"},
+            )
             progress.advance(task)
         # Stable key per day: re-seeding the same day replays instead of stacking promotions.
         await _post(
@@ -79,28 +88,54 @@ async def _seed(client: httpx.AsyncClient) -> list[tuple[str, dict[str, Any]]]:
         progress.advance(task)
         for index, (name, birth_date, phone, opening) in enumerate(DEMO_CUSTOMERS):
             customer = await _post(
-                client, "/v1/customers", f"customer:{index}", {"name": name, "birth_date": birth_date, "phone": phone}
+                client,
+                "/v1/customers",
+                f"customer:{index}",
+                {"name": name, "birth_date": birth_date, "phone": phone},
             )
             account = await _post(
-                client, "/v1/accounts", f"account:{index}",
+                client,
+                "/v1/accounts",
+                f"account:{index}",
                 {"customer_id": customer["id"], "product": "demand_deposit"},
             )
             await _post(
-                client, "/v1/deposits", f"deposit:{index}",
-                {"account_id": account["id"], "amount": opening, "currency": "KRW", "memo": "Opening deposit"},
+                client,
+                "/v1/deposits",
+                f"deposit:{index}",
+                {
+                    "account_id": account["id"],
+                    "amount": opening,
+                    "currency": "KRW",
+                    "memo": "Opening deposit",
+                },
             )
             accounts.append((name, account))
             progress.advance(task, 3)
         first, second = accounts[0][1], accounts[1][1]
         await _post(
-            client, "/v1/transfers", "transfer:0",
-            {"from_account_id": first["id"], "to_account_id": second["id"], "amount": 25_000,
-             "currency": "KRW", "memo": "Dinner"},
+            client,
+            "/v1/transfers",
+            "transfer:0",
+            {
+                "from_account_id": first["id"],
+                "to_account_id": second["id"],
+                "amount": 25_000,
+                "currency": "KRW",
+                "memo": "Dinner",
+            },
         )
         await _post(
-            client, "/v1/transfers", "transfer:1",
-            {"from_account_id": second["id"], "to_account_id": accounts[2][1]["id"], "amount": 10_000,
-             "currency": "KRW", "memo": "Concert ticket"},
+            client,
+            "/v1/transfers",
+            "transfer:1",
+            {
+                "from_account_id": second["id"],
+                "to_account_id": accounts[2][1]["id"],
+                "amount": 10_000,
+                "currency": "KRW",
+                "memo": "Concert ticket",
+            },
         )
         progress.advance(task, 2)
         fresh = []

@@ -138,7 +138,9 @@ async def redeem_challenge(
         raise InvalidChallenge()
     if not _verifies(bytes(device["public_key"]), challenge, signature):
         failures = device["failed_attempts"] + 1
-        locked_until = now + timedelta(seconds=LOCKOUT_S) if failures >= FAILED_SIGNATURES_MAX else None
+        locked_until = (
+            now + timedelta(seconds=LOCKOUT_S) if failures >= FAILED_SIGNATURES_MAX else None
+        )
         await conn.execute(
             "UPDATE devices SET failed_attempts = $2, locked_until = $3 WHERE id = $1",
             device_id,
@@ -148,8 +150,14 @@ async def redeem_challenge(
         if locked_until:
             await write_events(
                 conn,
-                [EventRow("device.locked", "customer", str(device["customer_id"]),
-                          {"device_id": str(device_id), "locked_until": locked_until.isoformat()})],
+                [
+                    EventRow(
+                        "device.locked",
+                        "customer",
+                        str(device["customer_id"]),
+                        {"device_id": str(device_id), "locked_until": locked_until.isoformat()},
+                    )
+                ],
                 now,
             )
             return DeviceLocked()

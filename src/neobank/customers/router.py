@@ -59,7 +59,10 @@ async def register_device(
     """Ops: bind an Ed25519 public key (32 raw bytes, base64url) to a customer."""
     claim = claim_for(request, caller, key, body.model_dump(mode="json"))
     return await run_idempotent(
-        services, claim, 201, lambda conn: service.register_device(conn, customer_id, body.public_key)
+        services,
+        claim,
+        201,
+        lambda conn: service.register_device(conn, customer_id, body.public_key),
     )
 
 

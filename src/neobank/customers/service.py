@@ -41,13 +41,19 @@ async def create_customer(
     out = customer_out(row)
     await write_events(
         conn,
-        [EventRow("customer.created", "customer", out["id"], {**out, "birth_date": str(birth_date)})],
+        [
+            EventRow(
+                "customer.created", "customer", out["id"], {**out, "birth_date": str(birth_date)}
+            )
+        ],
         row["created_at"],
     )
     return out
 
 
-async def get_customer(conn: asyncpg.Connection | asyncpg.Pool, customer_id: uuid.UUID) -> dict[str, Any]:
+async def get_customer(
+    conn: asyncpg.Connection | asyncpg.Pool, customer_id: uuid.UUID
+) -> dict[str, Any]:
     row = await conn.fetchrow(
         "SELECT id, name, status, created_at FROM customers WHERE id = $1", customer_id
     )
@@ -67,9 +73,7 @@ async def register_device(
     conn: asyncpg.Connection, customer_id: uuid.UUID, public_key: str
 ) -> dict[str, Any]:
     raw = decode_public_key(public_key)
-    exists = await conn.fetchval(
-        "SELECT 1 FROM customers WHERE id = $1 FOR KEY SHARE", customer_id
-    )
+    exists = await conn.fetchval("SELECT 1 FROM customers WHERE id = $1 FOR KEY SHARE", customer_id)
     if exists is None:
         raise CustomerNotFound()
     device_id = uuid.uuid4()

@@ -29,6 +29,6 @@ def start_embedded(data_dir: Path) -> str:
         warnings.simplefilter("ignore")
         import pgserver
 
-        server = pgserver.get_server(pgdata, cleanup_mode="stop")
+        server = pgserver.get_server(pgdata, cleanup_mode="stop")  # type: ignore[attr-defined]
     _handles[pgdata] = server
     return str(server.get_uri())

@@ -23,9 +23,7 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         )
 
 
-async def create_pool(
-    database_url: str, *, min_size: int = 2, max_size: int = 10
-) -> asyncpg.Pool:
+async def create_pool(database_url: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:
     pool = await asyncpg.create_pool(
         asyncpg_url(database_url),
         min_size=min_size,

@@ -23,7 +23,7 @@ def luhn_check_digit(digits: str) -> int:
 def account_number(sequence: int) -> str:
     """`3020-12345678-9`: prefix, zero-padded sequence, check digit."""
     body = f"{BANK_PREFIX}{sequence:0{SEQUENCE_DIGITS}d}"
-    return f"{BANK_PREFIX}-{body[len(BANK_PREFIX):]}-{luhn_check_digit(body)}"
+    return f"{BANK_PREFIX}-{body[len(BANK_PREFIX) :]}-{luhn_check_digit(body)}"
 
 
 def is_valid_account_number(number: str) -> bool:

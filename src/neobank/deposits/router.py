@@ -28,11 +28,16 @@ async def open_account(
         raise AccountNotFound("no such customer for this token")
     claim = claim_for(request, caller, key, body.model_dump(mode="json"))
     return await run_idempotent(
-        services, claim, 201, lambda conn: service.open_account(conn, body.customer_id, body.product)
+        services,
+        claim,
+        201,
+        lambda conn: service.open_account(conn, body.customer_id, body.product),
     )
 
 
-async def _owned_account(services: ServicesDep, caller: Caller, account_id: uuid.UUID) -> dict[str, object]:
+async def _owned_account(
+    services: ServicesDep, caller: Caller, account_id: uuid.UUID
+) -> dict[str, object]:
     account = await service.get_account(services.pool, account_id)
     if not caller.may_touch(uuid.UUID(str(account["customer_id"]))):
         raise AccountNotFound()

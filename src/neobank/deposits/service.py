@@ -65,12 +65,20 @@ async def open_account(
     product = PRODUCTS.get(product_code)
     if product is None:
         raise ProductNotFound(f"no deposit product {product_code!r}; try 'demand_deposit'")
-    if await conn.fetchval("SELECT 1 FROM customers WHERE id = $1 FOR KEY SHARE", customer_id) is None:
+    if (
+        await conn.fetchval("SELECT 1 FROM customers WHERE id = $1 FOR KEY SHARE", customer_id)
+        is None
+    ):
         raise CustomerNotFound()
     account_id = uuid.uuid4()
     limit = daily_debit_limit_minor or product.daily_debit_limit_minor
     await ledger_store.create_account(
-        conn, account_id, product.currency, AccountCode.CUSTOMER_DEPOSIT, product.ledger_flags, limit
+        conn,
+        account_id,
+        product.currency,
+        AccountCode.CUSTOMER_DEPOSIT,
+        product.ledger_flags,
+        limit,
     )
     sequence = await conn.fetchval("SELECT nextval('account_number_seq')")
     await conn.execute(
@@ -90,7 +98,9 @@ async def open_account(
     return out
 
 
-async def get_account(conn: asyncpg.Connection | asyncpg.Pool, account_id: uuid.UUID) -> dict[str, Any]:
+async def get_account(
+    conn: asyncpg.Connection | asyncpg.Pool, account_id: uuid.UUID
+) -> dict[str, Any]:
     row = await conn.fetchrow(_ACCOUNT_SELECT + " WHERE a.id = $1", account_id)
     if row is None:
         raise AccountNotFound()
@@ -107,7 +117,9 @@ async def account_owners(
     return {row["id"]: (row["customer_id"], row["currency"]) for row in rows}
 
 
-async def change_status(conn: asyncpg.Connection, account_id: uuid.UUID, status: str) -> dict[str, Any]:
+async def change_status(
+    conn: asyncpg.Connection, account_id: uuid.UUID, status: str
+) -> dict[str, Any]:
     """Freeze, unfreeze or close an account; the ledger flags change in the same transaction."""
     ledger = await conn.fetchrow(
         "SELECT l.flags, l.credits_posted - l.debits_posted AS balance, l.debits_pending, "
@@ -119,16 +131,26 @@ async def change_status(conn: asyncpg.Connection, account_id: uuid.UUID, status:
         raise AccountNotFound()
     if ledger["status"] == "closed":
         raise InvalidStatusChange("a closed account stays closed")
-    if status == "closed" and (ledger["balance"] or ledger["debits_pending"] or ledger["credits_pending"]):
+    if status == "closed" and (
+        ledger["balance"] or ledger["debits_pending"] or ledger["credits_pending"]
+    ):
         raise InvalidStatusChange("only an account with a zero balance and no holds can close")
-    flags = (ledger["flags"] & ~(AccountFlags.DEBITS_BLOCKED | AccountFlags.CLOSED)) | _STATUS_FLAGS[status]
+    flags = (
+        ledger["flags"] & ~(AccountFlags.DEBITS_BLOCKED | AccountFlags.CLOSED)
+    ) | _STATUS_FLAGS[status]
     await conn.execute("UPDATE ledger_accounts SET flags = $2 WHERE id = $1", account_id, flags)
     await conn.execute("UPDATE accounts SET status = $2 WHERE id = $1", account_id, status)
     out = await get_account(conn, account_id)
     await write_events(
         conn,
-        [EventRow("account.status_changed", "account", str(account_id),
-                  {"account_id": str(account_id), "from": ledger["status"], "to": status})],
+        [
+            EventRow(
+                "account.status_changed",
+                "account",
+                str(account_id),
+                {"account_id": str(account_id), "from": ledger["status"], "to": status},
+            )
+        ],
         datetime.now(UTC),
     )
     return out

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from neobank.errors import NeobankError
 
-__all__ = ["IdempotencyError", "IdempotencyKeyInUse", "IdempotencyKeyMismatch", "IdempotencyKeyMissing"]
+__all__ = [
+    "IdempotencyError",
+    "IdempotencyKeyInUse",
+    "IdempotencyKeyMismatch",
+    "IdempotencyKeyMissing",
+]
 
 
 class IdempotencyError(NeobankError):

@@ -108,7 +108,9 @@ async def store_many(
     )
 
 
-async def fetch_answer(conn: asyncpg.Connection | asyncpg.Pool, claim: Claim) -> StoredAnswer | None:
+async def fetch_answer(
+    conn: asyncpg.Connection | asyncpg.Pool, claim: Claim
+) -> StoredAnswer | None:
     """The stored answer for a key, checked against the request; None if the key is unused."""
     row = await conn.fetchrow(
         "SELECT request_hash, status_code, response FROM idempotency_keys "

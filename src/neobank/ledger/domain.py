@@ -230,7 +230,9 @@ class _Batch:
             credit.credits_pending += spec.amount
             code = _check_limits(debit, credit)
             if code is ResultCode.OK:
-                expires_at = self.now + timedelta(seconds=spec.timeout_s) if spec.timeout_s else None
+                expires_at = (
+                    self.now + timedelta(seconds=spec.timeout_s) if spec.timeout_s else None
+                )
                 self.pendings[spec.id] = PendingState(spec, expires_at, resolved=False)
                 self._accept(spec, expires_at)
             return code
@@ -250,7 +252,10 @@ class _Batch:
             return ResultCode.AMOUNT_INVALID
         if spec.debit_account_id == spec.credit_account_id:
             return ResultCode.SAME_ACCOUNT
-        if spec.debit_account_id not in self.accounts or spec.credit_account_id not in self.accounts:
+        if (
+            spec.debit_account_id not in self.accounts
+            or spec.credit_account_id not in self.accounts
+        ):
             return ResultCode.ACCOUNT_NOT_FOUND
         return ResultCode.OK
 

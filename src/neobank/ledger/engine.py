@@ -11,6 +11,7 @@ once, store the answers and events, commit. Then every waiting request gets its 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
@@ -71,7 +72,9 @@ class Submission:
     chains: list[list[TransferSpec]]
     render: Callable[[list[ItemOutcome], datetime], Rendered]
     claim: Claim | None = None
-    future: asyncio.Future[Answer] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+    future: asyncio.Future[Answer] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
 
     @property
     def transfer_count(self) -> int:
@@ -79,7 +82,9 @@ class Submission:
 
 
 class LedgerEngine:
-    def __init__(self, pool: asyncpg.Pool, *, batch_transfers_max: int = BATCH_TRANSFERS_MAX) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, *, batch_transfers_max: int = BATCH_TRANSFERS_MAX
+    ) -> None:
         self._pool = pool
         self._batch_transfers_max = batch_transfers_max
         self._queue: asyncio.Queue[Submission] = asyncio.Queue(maxsize=QUEUE_DEPTH_MAX)
@@ -91,10 +96,8 @@ class LedgerEngine:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
             self._task = None
         while not self._queue.empty():
             pending = self._queue.get_nowait()
@@ -212,7 +215,6 @@ class LedgerEngine:
         for writer, rows in writes.items():
             await writer(conn, rows)
         return by_sub
-
 
 
 async def _replay(conn: asyncpg.Connection, sub: Submission) -> Answer | NeobankError:

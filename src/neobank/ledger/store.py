@@ -18,8 +18,8 @@ from neobank.ledger.domain import (
 )
 
 __all__ = [
-    "insert_transfers",
     "insert_journal",
+    "insert_transfers",
     "load_existing",
     "load_pendings",
     "lock_accounts",

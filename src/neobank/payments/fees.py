@@ -58,7 +58,11 @@ NO_FEE = FeeQuote(0, 0, None)
 
 
 def quote_fee(
-    rules: Sequence[FeeRule], promotions: Sequence[Promotion], kind: str, currency: str, at: datetime
+    rules: Sequence[FeeRule],
+    promotions: Sequence[Promotion],
+    kind: str,
+    currency: str,
+    at: datetime,
 ) -> FeeQuote:
     gross = next((r.amount for r in rules if r.kind == kind and r.currency == currency), 0)
     if gross == 0:
@@ -97,7 +101,14 @@ class FeeBook:
             )
         self._rules = [FeeRule(r["kind"], r["currency"], r["amount"]) for r in rules]
         self._promotions = [
-            Promotion(p["id"], p["name"], tuple(p["kinds"]), p["waive_percent"], p["starts_at"], p["ends_at"])
+            Promotion(
+                p["id"],
+                p["name"],
+                tuple(p["kinds"]),
+                p["waive_percent"],
+                p["starts_at"],
+                p["ends_at"],
+            )
             for p in promotions
         ]
         self._loaded_at = time.monotonic()

@@ -29,7 +29,9 @@ async def set_rule(conn: asyncpg.Connection, rule: FeeRuleIn) -> dict[str, Any]:
     assert row is not None
     out = _rule_out(row)
     await write_events(
-        conn, [EventRow("fee_rule.set", "fee_rule", f"{rule.kind}:{rule.currency}", out)], row["updated_at"]
+        conn,
+        [EventRow("fee_rule.set", "fee_rule", f"{rule.kind}:{rule.currency}", out)],
+        row["updated_at"],
     )
     return out
 
@@ -77,7 +79,9 @@ async def create_promotion(conn: asyncpg.Connection, promo: PromotionIn) -> dict
     )
     assert row is not None
     out = _promotion_out(row)
-    await write_events(conn, [EventRow("promotion.created", "promotion", out["id"], out)], row["created_at"])
+    await write_events(
+        conn, [EventRow("promotion.created", "promotion", out["id"], out)], row["created_at"]
+    )
     return out
 
 

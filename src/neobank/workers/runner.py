@@ -33,8 +33,12 @@ class BackgroundWorkers:
     def __init__(self, pool: asyncpg.Pool, engine: LedgerEngine) -> None:
         self._pool = pool
         self.jobs = [
-            Job("void_expired_pendings", 7_261_200_001, 1.0,
-                lambda: void_expired_pendings(pool, engine, datetime.now(UTC))),
+            Job(
+                "void_expired_pendings",
+                7_261_200_001,
+                1.0,
+                lambda: void_expired_pendings(pool, engine, datetime.now(UTC)),
+            ),
             Job("purge_idempotency_keys", 7_261_200_002, 3600.0, lambda: purge_expired(pool)),
         ]
         self._tasks: list[asyncio.Task[None]] = []
