@@ -36,10 +36,9 @@ class BodySizeLimit:
             return
         limit = BATCH_BODY_BYTES_MAX if scope["path"] in _LARGE_BODY_PATHS else BODY_BYTES_MAX
         for name, value in scope.get("headers", []):
-            if name == b"content-length":
-                if not value.isdigit() or int(value) > limit:
-                    await _refuse(send, limit)
-                    return
+            if name == b"content-length" and (not value.isdigit() or int(value) > limit):
+                await _refuse(send, limit)
+                return
         received = 0
         response_started = False
 

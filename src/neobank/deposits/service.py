@@ -82,7 +82,8 @@ async def open_account(
     )
     sequence = await conn.fetchval("SELECT nextval('account_number_seq')")
     await conn.execute(
-        "INSERT INTO accounts (id, number, customer_id, product, currency) VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO accounts (id, number, customer_id, product, currency) "
+        "VALUES ($1, $2, $3, $4, $5)",
         account_id,
         account_number(sequence),
         customer_id,

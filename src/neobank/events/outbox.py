@@ -31,7 +31,8 @@ async def write_events(
         INSERT INTO events (type, schema_version, aggregate_type, aggregate_id, payload,
                             occurred_at)
         SELECT t, v, at, ai, p, $6
-        FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::jsonb[]) AS u(t, v, at, ai, p)
+        FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::jsonb[])
+            AS u(t, v, at, ai, p)
         """,
         [e.type for e in events],
         [e.schema_version for e in events],

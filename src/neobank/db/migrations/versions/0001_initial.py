@@ -129,7 +129,8 @@ CREATE TABLE payments (
     CONSTRAINT ck_fee_nonnegative CHECK (fee_amount >= 0 AND fee_waived_amount >= 0)
 );
 CREATE INDEX ix_payments_created_at ON payments (created_at);
-CREATE INDEX ix_payments_fee_transfer ON payments (fee_transfer_id) WHERE fee_transfer_id IS NOT NULL;
+CREATE INDEX ix_payments_fee_transfer ON payments (fee_transfer_id)
+    WHERE fee_transfer_id IS NOT NULL;
 
 CREATE TABLE fee_rules (
     kind varchar(32) NOT NULL,
