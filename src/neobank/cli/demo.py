@@ -41,7 +41,7 @@ async def seed_demo(database_url: str, console: Console) -> None:
             accounts = await _seed(client)
     table = Table(title="Demo accounts")
     for column in ("customer", "account id", "number", "balance (KRW)"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for name, account in accounts:
         table.add_row(name, account["id"], account["number"], f"{account['balance']:,}")
     console.print(table)
