@@ -51,7 +51,9 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(NeobankError)
     async def domain_error(request: Request, exc: NeobankError) -> Response:
-        return problem_response(exc.problem())
+        # RFC 9110 15.5.2: a 401 names the scheme the client should authenticate with.
+        headers = {"WWW-Authenticate": 'Bearer realm="neobank"'} if exc.status == 401 else None
+        return problem_response(exc.problem(), headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
