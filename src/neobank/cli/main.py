@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -115,6 +116,30 @@ def ledger_check() -> None:
         result = asyncio.run(run())
     sys.stdout.write(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode() + "\n")
     raise typer.Exit(0 if result["balanced"] else 1)
+
+
+@app.command()
+def bench(
+    duration_s: int = typer.Option(15, help="Seconds measured per workload (after 2 s warm-up)."),
+    processes: str = typer.Option("1,2,4", help="API process counts to measure."),
+    accounts: int = typer.Option(1000, help="Funded accounts the transfers move between."),
+    out: Path = typer.Option(Path("bench/results"), help="Where bench.json and bench.png go."),
+) -> None:
+    """Measure the ledger over HTTP against pgbench TPC-B on the same server, in one run."""
+    from neobank.benchmark.report import write_report
+    from neobank.benchmark.runner import BenchConfig, default_server_url, run_benchmark
+
+    configure_logging(json=False)
+    data_dir = Path(os.environ.get("NEOBANK_DATA_DIR", ".neobank")).resolve() / "bench"
+    config = BenchConfig(
+        server_url=default_server_url(data_dir),
+        data_dir=data_dir,
+        duration_s=duration_s,
+        accounts=accounts,
+        api_processes=tuple(int(p) for p in processes.split(",")),
+    )
+    report = run_benchmark(config, console)
+    write_report(report, out, Console())
 
 
 if __name__ == "__main__":
