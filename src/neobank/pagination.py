@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from neobank.b64 import b64url_decode, b64url_encode
 from neobank.errors import NeobankError
 
@@ -16,6 +18,7 @@ __all__ = [
 PAGE_LIMIT_DEFAULT = 50
 PAGE_LIMIT_MAX = 200
 _PREFIX = "c1:"
+_POSITION = re.compile(re.escape(_PREFIX.encode()) + rb"([0-9]{1,19})")
 
 
 class InvalidCursor(NeobankError):
@@ -32,13 +35,12 @@ def decode_cursor(cursor: str | None) -> int | None:
     if cursor is None:
         return None
     raw = b64url_decode(cursor)
-    try:
-        text = raw.decode() if raw is not None else ""
-    except UnicodeDecodeError:
-        text = ""
-    if not text.startswith(_PREFIX) or not text[len(_PREFIX) :].isdigit():
+    # ASCII digits only: str.isdigit() also accepts '²' (which int() refuses: a 500) and
+    # other scripts' digits (which int() reads: a cursor this API never handed out).
+    match = _POSITION.fullmatch(raw) if raw is not None else None
+    if match is None:
         raise InvalidCursor()
-    position = int(text[len(_PREFIX) :])
+    position = int(match[1])
     if position >= 2**63:
         raise InvalidCursor()
     return position
