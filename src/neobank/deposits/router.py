@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from neobank.api.deps import Caller, IdempotencyKey, Ops, ServicesDep, claim_for
 from neobank.api.idempotent import run_idempotent
 from neobank.api.responses import FastJSON
+from neobank.customers.errors import CustomerNotFound
 from neobank.deposits import service
 from neobank.deposits.errors import AccountNotFound
 from neobank.deposits.schemas import AccountIn, AccountOut, AccountStatusIn, TransactionPage
@@ -25,7 +26,8 @@ async def open_account(
 ) -> Response:
     """Open a deposit account. A customer may open one for themselves; ops for anyone."""
     if not caller.may_touch(body.customer_id):
-        raise AccountNotFound("no such customer for this token")
+        # As for a customer that does not exist: a token learns nothing about others.
+        raise CustomerNotFound()
     claim = claim_for(request, caller, key, body.model_dump(mode="json"))
     return await run_idempotent(
         services,
