@@ -132,6 +132,8 @@ async def change_status(
         raise AccountNotFound()
     if ledger["status"] == "closed":
         raise InvalidStatusChange("a closed account stays closed")
+    if ledger["status"] == status:
+        return await get_account(conn, account_id)  # nothing changed: no event to tell
     if status == "closed" and (
         ledger["balance"] or ledger["debits_pending"] or ledger["credits_pending"]
     ):
