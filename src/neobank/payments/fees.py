@@ -81,10 +81,12 @@ class FeeBook:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
         self._loaded_at = float("-inf")
+        self._generation = 0  # bumped by invalidate(), so a load already under way is not trusted
         self._rules: list[FeeRule] = []
         self._promotions: list[Promotion] = []
 
     def invalidate(self) -> None:
+        self._generation += 1
         self._loaded_at = float("-inf")
 
     async def quote(self, kind: str, currency: str, at: datetime) -> FeeQuote:
@@ -93,6 +95,7 @@ class FeeBook:
         return quote_fee(self._rules, self._promotions, kind, currency, at)
 
     async def _load(self) -> None:
+        generation = self._generation
         async with self._pool.acquire() as conn:
             rules = await conn.fetch("SELECT kind, currency, amount FROM fee_rules")
             promotions = await conn.fetch(
@@ -111,4 +114,7 @@ class FeeBook:
             )
             for p in promotions
         ]
-        self._loaded_at = time.monotonic()
+        if generation == self._generation:
+            # A change committed while this load read the tables may be missing from what it
+            # read: use the rules for this quote, but let the next quote read them again.
+            self._loaded_at = time.monotonic()

@@ -13,9 +13,9 @@ import asyncpg
 from neobank.events import EventRow
 from neobank.ledger.chart import AccountCode, bank_account_id
 from neobank.ledger.domain import TransferFlags, TransferSpec
-from neobank.payments.fees import FeeQuote
+from neobank.payments.fees import FeeQuote, Promotion
 
-__all__ = ["PaymentOrder", "TransferCode", "fee_transfer_id", "insert_payments"]
+__all__ = ["PaymentOrder", "TransferCode", "fee_transfer_id", "insert_payments", "stored_quotes"]
 
 
 class TransferCode(enum.IntEnum):
@@ -27,6 +27,7 @@ class TransferCode(enum.IntEnum):
     INTERBANK = 4
     ATM_WITHDRAWAL = 5
     PARTNER = 6
+    HOLD = 7
 
 
 _CODES = {
@@ -152,3 +153,35 @@ async def insert_payments(conn: asyncpg.Connection, rows: list[tuple[Any, ...]])
         """,
         *[list(column) for column in columns],
     )
+
+
+async def stored_quotes(
+    conn: asyncpg.Connection | asyncpg.Pool, payment_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, FeeQuote]:
+    """The fees that payments already stored were charged. A resubmitted batch item must rebuild
+    its chain with the fee it had then (its flags say whether a fee is linked), or a fee rule
+    changed since would make the ledger answer "exists with different fields"."""
+    rows = await conn.fetch(
+        """
+        SELECT p.id, p.fee_amount, p.fee_waived_amount, pr.id AS promotion_id, pr.name,
+               pr.kinds, pr.waive_percent, pr.starts_at, pr.ends_at
+        FROM payments p LEFT JOIN promotions pr ON pr.id = p.promotion_id
+        WHERE p.id = ANY($1::uuid[])
+        """,
+        payment_ids,
+    )
+    quotes = {}
+    for r in rows:
+        promotion = None
+        if r["promotion_id"] is not None:
+            promotion = Promotion(
+                r["promotion_id"],
+                r["name"],
+                tuple(r["kinds"]),
+                r["waive_percent"],
+                r["starts_at"],
+                r["ends_at"],
+            )
+        gross = r["fee_amount"] + r["fee_waived_amount"]
+        quotes[r["id"]] = FeeQuote(gross, r["fee_waived_amount"], promotion)
+    return quotes

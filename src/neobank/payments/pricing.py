@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -107,7 +107,7 @@ async def fee_report(
         GROUP BY kind ORDER BY kind
         """,
         start,
-        end or datetime.now(UTC).replace(year=9999),
+        end,
         currency,
     )
     by_kind = {r["kind"]: {"charged": r["charged"], "waived": r["waived"]} for r in rows}

@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 
 from neobank.deposits.service import account_owners
-from neobank.idempotency import Claim, InFlight, StoredAnswer
+from neobank.idempotency import Claim, StoredAnswer
 from neobank.ledger.domain import ItemOutcome, ResultCode
-from neobank.ledger.engine import Answer, LedgerEngine, Rendered, Submission
+from neobank.ledger.engine import Answer, Rendered, Submission
 from neobank.payments.errors import (
     CurrencyMismatch,
     PaymentAccountNotFound,
@@ -27,19 +26,12 @@ from neobank.payments.errors import (
     TransferNotFound,
     error_for_result,
 )
-from neobank.payments.fees import NO_FEE, FeeBook
-from neobank.payments.orders import PaymentOrder, insert_payments
+from neobank.payments.fees import NO_FEE
+from neobank.payments.orders import PaymentOrder, insert_payments, stored_quotes
 from neobank.payments.schemas import BatchIn, DepositIn, TransferIn
+from neobank.payments.submit import PaymentDeps, refuse, submit_to_ledger
 
 __all__ = ["PaymentDeps", "get_transfer", "submit_batch", "submit_deposit", "submit_transfer"]
-
-
-@dataclass(frozen=True)
-class PaymentDeps:
-    pool: asyncpg.Pool
-    engine: LedgerEngine
-    fees: FeeBook
-    inflight: InFlight
 
 
 def _precheck(
@@ -87,22 +79,13 @@ def _render_single(
     return render
 
 
-async def _submit(deps: PaymentDeps, submission: Submission) -> Answer:
-    assert submission.claim is not None
-    deps.inflight.enter(submission.claim)
-    try:
-        return await deps.engine.submit(submission)
-    finally:
-        deps.inflight.leave(submission.claim)
-
-
 async def submit_transfer(
     deps: PaymentDeps, body: TransferIn, customer_id: uuid.UUID | None, claim: Claim
 ) -> Answer:
     owners = await account_owners(deps.pool, [body.from_account_id, body.to_account_id])
     error = _precheck(owners, body.from_account_id, body.to_account_id, body.currency, customer_id)
     if error is not None:
-        raise error
+        return await refuse(deps, claim, error)
     now = datetime.now(UTC)
     order = PaymentOrder(
         id=uuid.uuid4(),
@@ -114,14 +97,16 @@ async def submit_transfer(
         memo=body.memo,
         fee=await deps.fees.quote("internal", body.currency, now),
     )
-    return await _submit(deps, Submission([order.chain()], _render_single(order, 201), claim))
+    return await submit_to_ledger(
+        deps, Submission([order.chain()], _render_single(order, 201), claim)
+    )
 
 
 async def submit_deposit(deps: PaymentDeps, body: DepositIn, claim: Claim) -> Answer:
     owners = await account_owners(deps.pool, [body.account_id])
     error = _precheck(owners, None, body.account_id, body.currency, None)
     if error is not None:
-        raise error
+        return await refuse(deps, claim, error)
     order = PaymentOrder(
         id=uuid.uuid4(),
         kind="deposit",
@@ -132,7 +117,9 @@ async def submit_deposit(deps: PaymentDeps, body: DepositIn, claim: Claim) -> An
         memo=body.memo,
         fee=NO_FEE,
     )
-    return await _submit(deps, Submission([order.chain()], _render_single(order, 201), claim))
+    return await submit_to_ledger(
+        deps, Submission([order.chain()], _render_single(order, 201), claim)
+    )
 
 
 async def submit_batch(deps: PaymentDeps, body: BatchIn, claim: Claim) -> Answer:
@@ -140,14 +127,15 @@ async def submit_batch(deps: PaymentDeps, body: BatchIn, claim: Claim) -> Answer
     items = body.transfers
     account_ids = list({i.from_account_id for i in items} | {i.to_account_id for i in items})
     owners = await account_owners(deps.pool, account_ids)
+    stored = await stored_quotes(deps.pool, [i.id for i in items])
     now = datetime.now(UTC)
     quotes = {c: await deps.fees.quote("internal", c, now) for c in {i.currency for i in items}}
-    results: list[dict[str, Any]] = [{"id": str(i.id)} for i in items]
+    refused: dict[int, str] = {}
     orders: list[tuple[int, PaymentOrder]] = []
     for index, item in enumerate(items):
         error = _precheck(owners, item.from_account_id, item.to_account_id, item.currency, None)
         if error is not None:
-            results[index].update(status="failed", code=error.code)
+            refused[index] = error.code
             continue
         order = PaymentOrder(
             id=item.id,
@@ -157,11 +145,18 @@ async def submit_batch(deps: PaymentDeps, body: BatchIn, claim: Claim) -> Answer
             amount=item.amount,
             currency=item.currency,
             memo=item.memo,
-            fee=quotes[item.currency],
+            fee=stored.get(item.id) or quotes[item.currency],
         )
         orders.append((index, order))
 
     def render(outcomes: list[ItemOutcome], at: datetime) -> Rendered:
+        # Built afresh on every call: the engine renders again when it retries a commit.
+        results: list[dict[str, Any]] = [
+            {"id": str(i.id), "status": "failed", "code": refused[n]}
+            if n in refused
+            else {"id": str(i.id)}
+            for n, i in enumerate(items)
+        ]
         rendered = Rendered(StoredAnswer(200, {"results": results}))
         for (index, order), outcome in zip(orders, outcomes, strict=True):
             if outcome.code is ResultCode.OK:
@@ -177,7 +172,7 @@ async def submit_batch(deps: PaymentDeps, body: BatchIn, claim: Claim) -> Answer
         return rendered
 
     chains = [order.chain() for _, order in orders]
-    return await _submit(deps, Submission(chains, render, claim))
+    return await submit_to_ledger(deps, Submission(chains, render, claim))
 
 
 _TRANSFER_SELECT = """
