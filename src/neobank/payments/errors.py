@@ -8,12 +8,21 @@ from neobank.ledger.domain import ResultCode
 __all__ = [
     "AccountClosed",
     "AccountFrozen",
+    "AmountInvalid",
     "CurrencyMismatch",
+    "ExceedsHoldAmount",
+    "HoldAlreadyResolved",
+    "HoldExpired",
+    "HoldNotFound",
     "InsufficientFunds",
+    "LedgerRejected",
     "LimitExceeded",
+    "PaymentAccountNotFound",
     "PaymentError",
     "PromotionInvalid",
+    "ReportRangeInvalid",
     "SameAccount",
+    "TransferIdConflict",
     "TransferNotFound",
     "error_for_result",
 ]
@@ -88,6 +97,28 @@ class ReportRangeInvalid(PaymentError):
     title = "from and to must be timestamps with a time zone offset, from before to"
 
 
+class HoldNotFound(PaymentError):
+    status = 404
+    code = "hold_not_found"
+    title = "No such hold"
+
+
+class HoldAlreadyResolved(PaymentError):
+    status = 409
+    code = "hold_already_resolved"
+    title = "The hold was captured or voided already"
+
+
+class HoldExpired(PaymentError):
+    code = "hold_expired"
+    title = "The hold has expired; its funds are released"
+
+
+class ExceedsHoldAmount(PaymentError):
+    code = "exceeds_hold_amount"
+    title = "A capture may take at most the amount held"
+
+
 class LedgerRejected(PaymentError):
     code = "ledger_rejected"
     title = "The ledger rejected the transfer"
@@ -103,12 +134,16 @@ _BY_RESULT: dict[ResultCode, type[PaymentError]] = {
     ResultCode.ACCOUNT_NOT_FOUND: PaymentAccountNotFound,
     ResultCode.EXISTS_WITH_DIFFERENT_FIELDS: TransferIdConflict,
     ResultCode.AMOUNT_INVALID: AmountInvalid,
+    # Only holds use two-phase transfers in payments.
+    ResultCode.PENDING_NOT_FOUND: HoldNotFound,
+    ResultCode.PENDING_ALREADY_RESOLVED: HoldAlreadyResolved,
+    ResultCode.PENDING_EXPIRED: HoldExpired,
+    ResultCode.EXCEEDS_PENDING_AMOUNT: ExceedsHoldAmount,
 }
 
 
 def error_for_result(code: ResultCode) -> PaymentError:
     error_class = _BY_RESULT.get(code)
     if error_class is None:
-        error = LedgerRejected(f"the ledger answered {code.value}")
-        return error
+        return LedgerRejected(f"the ledger answered {code.value}")
     return error_class()

@@ -1,4 +1,5 @@
-"""Payment tables: transfers as customers see them (kind, memo, fee), fee rules, promotions."""
+"""Payment tables: transfers as customers see them (kind, memo, fee), fee rules, promotions,
+and holds (money reserved on an account until captured, voided or expired)."""
 
 from __future__ import annotations
 
@@ -66,4 +67,31 @@ promotions = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
     CheckConstraint("waive_percent BETWEEN 0 AND 100", name="ck_promotion_percent"),
     CheckConstraint("ends_at > starts_at", name="ck_promotion_window"),
+)
+
+holds = Table(
+    "holds",
+    metadata,
+    # The id of the hold's pending ledger transfer.
+    Column("id", Uuid, primary_key=True),
+    Column("account_id", Uuid, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("memo", String(140), nullable=True),
+    # pending, captured or voided; "expired" is read from expires_at (the expiry worker voids
+    # in the ledger without coming back here).
+    Column("status", String(16), nullable=False, server_default=text("'pending'")),
+    Column("captured_amount", BigInteger, nullable=True),
+    Column("resolution_transfer_id", Uuid, nullable=True),
+    Column("timeout_seconds", Integer, nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("resolved_at", DateTime(timezone=True), nullable=True),
+    CheckConstraint("amount > 0", name="ck_hold_amount_positive"),
+    CheckConstraint("status IN ('pending', 'captured', 'voided')", name="ck_hold_status"),
+    CheckConstraint(
+        "captured_amount IS NULL OR captured_amount BETWEEN 1 AND amount",
+        name="ck_hold_captured_amount",
+    ),
+    Index("ix_holds_account_created", "account_id", "created_at"),
 )

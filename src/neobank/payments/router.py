@@ -14,23 +14,28 @@ from neobank.api.idempotent import run_idempotent
 from neobank.api.responses import FastJSON, answer_response
 from neobank.payments import pricing, service
 from neobank.payments.errors import ReportRangeInvalid
+from neobank.payments.holds_router import router as holds_router
 from neobank.payments.schemas import (
     BatchIn,
     BatchOut,
     DepositIn,
     FeeReportOut,
     FeeRuleIn,
+    FeeRuleOut,
+    FeeRulePage,
     PromotionIn,
     PromotionOut,
     TransferIn,
     TransferOut,
 )
+from neobank.payments.submit import PaymentDeps
 
 router = APIRouter(tags=["payments"])
+router.include_router(holds_router)
 
 
-def _deps(services: Services) -> service.PaymentDeps:
-    return service.PaymentDeps(services.pool, services.engine, services.fees, services.inflight)
+def _deps(services: Services) -> PaymentDeps:
+    return PaymentDeps(services.pool, services.engine, services.fees, services.inflight)
 
 
 @router.post("/v1/transfers", status_code=201, response_model=TransferOut)
@@ -69,17 +74,19 @@ async def create_deposit(
     return answer_response(answer.answer, replayed=answer.replayed)
 
 
-@router.post("/v1/fees/rules", response_model=dict[str, object])
+@router.post("/v1/fees/rules", response_model=FeeRuleOut)
 async def set_fee_rule(
     body: FeeRuleIn, request: Request, caller: Ops, services: ServicesDep, key: IdempotencyKey
 ) -> Response:
+    """Ops: set the fee of a transfer kind in a currency (0 for none); the next transfer pays
+    it."""
     claim = claim_for(request, caller, key, body.model_dump(mode="json"))
     response = await run_idempotent(services, claim, 200, lambda conn: pricing.set_rule(conn, body))
     services.fees.invalidate()
     return response
 
 
-@router.get("/v1/fees/rules")
+@router.get("/v1/fees/rules", response_model=FeeRulePage)
 async def list_fee_rules(caller: Caller, services: ServicesDep) -> FastJSON:
     return FastJSON(await pricing.list_rules(services.pool))
 

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
-from neobank.ledger.domain import AMOUNT_MAX_MINOR
+from neobank.ledger.domain import AMOUNT_MAX_MINOR, PENDING_TIMEOUT_MAX_S
 
 __all__ = [
     "BatchIn",
@@ -18,6 +18,12 @@ __all__ = [
     "FeeOut",
     "FeeReportOut",
     "FeeRuleIn",
+    "FeeRuleOut",
+    "FeeRulePage",
+    "HoldCaptureIn",
+    "HoldIn",
+    "HoldOut",
+    "ProblemOut",
     "PromotionIn",
     "PromotionOut",
     "TransferIn",
@@ -104,6 +110,18 @@ class FeeRuleIn(BaseModel):
     currency: Currency
 
 
+class FeeRuleOut(BaseModel):
+    kind: str
+    currency: str
+    amount: int
+    updated_at: datetime
+
+
+class FeeRulePage(BaseModel):
+    items: list[FeeRuleOut]
+    next_cursor: str | None
+
+
 class PromotionIn(BaseModel):
     model_config = _STRICT
     name: str = Field(min_length=1, max_length=100)
@@ -133,3 +151,44 @@ class FeeReportOut(BaseModel):
     charged: int
     waived: int
     by_kind: dict[str, KindTotals]
+
+
+class HoldIn(BaseModel):
+    model_config = _STRICT
+    account_id: UUID
+    amount: Amount
+    currency: Currency
+    timeout_seconds: StrictInt = Field(
+        ge=1, le=PENDING_TIMEOUT_MAX_S, description="the hold expires (is voided) after this"
+    )
+    memo: Memo = None
+
+
+class HoldCaptureIn(BaseModel):
+    model_config = _STRICT
+    amount: Amount | None = Field(default=None, description="at most the amount held; absent: all")
+
+
+class HoldOut(BaseModel):
+    id: UUID
+    status: Literal["pending", "captured", "voided", "expired"]
+    account_id: UUID
+    amount: int = Field(description="the amount held")
+    currency: str
+    memo: str | None
+    captured_amount: int | None
+    capture_transfer_id: UUID | None = Field(description="the posted transfer of a capture")
+    timeout_seconds: int
+    expires_at: datetime
+    created_at: datetime
+    resolved_at: datetime | None
+
+
+class ProblemOut(BaseModel):
+    """An RFC 9457 problem document; `code` is the stable machine-readable error."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str

@@ -1,0 +1,118 @@
+"""HTTP routes for holds: place, capture, void and read money reserved on an account."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from neobank.api.deps import Caller, IdempotencyKey, Ops, ServicesDep, claim_for
+from neobank.api.responses import FastJSON, answer_response
+from neobank.payments import holds
+from neobank.payments.schemas import HoldCaptureIn, HoldIn, HoldOut, ProblemOut
+from neobank.payments.submit import PaymentDeps
+
+router = APIRouter(tags=["holds"])
+
+
+def _problems(codes: dict[int, str]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the problem answers of a route: by status, their stable codes."""
+    return {
+        status: {"model": ProblemOut, "description": description}
+        for status, description in codes.items()
+    }
+
+
+_KEY_PROBLEMS = {
+    400: "`idempotency_key_required`",
+    403: "`forbidden`: a customer token",
+    409: "`idempotency_key_in_use`",
+}
+_RESOLVE_PROBLEMS = _KEY_PROBLEMS | {
+    404: "`hold_not_found`",
+    409: "`hold_already_resolved`, `idempotency_key_in_use`",
+}
+
+
+def _deps(services: ServicesDep) -> PaymentDeps:
+    return PaymentDeps(services.pool, services.engine, services.fees, services.inflight)
+
+
+@router.post(
+    "/v1/holds",
+    status_code=201,
+    response_model=HoldOut,
+    responses=_problems(
+        _KEY_PROBLEMS
+        | {
+            404: "`account_not_found`",
+            422: "`insufficient_funds`, `currency_mismatch`, `account_closed`, "
+            "`account_frozen`, `idempotency_key_mismatch`, `validation_error`",
+        }
+    ),
+)
+async def place_hold(
+    body: HoldIn, request: Request, caller: Ops, services: ServicesDep, key: IdempotencyKey
+) -> Response:
+    """Ops: reserve `amount` on an account for up to `timeout_seconds` (1 s to 30 days).
+
+    The account's `available_balance` drops by the amount at once; its `balance` only when
+    the hold is captured. Unresolved at `expires_at`, the hold expires and its money is
+    released."""
+    claim = claim_for(request, caller, key, body.model_dump(mode="json"))
+    answer = await holds.place_hold(_deps(services), body, claim)
+    return answer_response(answer.answer, replayed=answer.replayed)
+
+
+@router.post(
+    "/v1/holds/{hold_id}/capture",
+    response_model=HoldOut,
+    responses=_problems(
+        _RESOLVE_PROBLEMS
+        | {
+            422: "`hold_expired`, `exceeds_hold_amount`, `account_closed`, "
+            "`idempotency_key_mismatch`, `validation_error`"
+        }
+    ),
+)
+async def capture_hold(
+    hold_id: uuid.UUID,
+    request: Request,
+    caller: Ops,
+    services: ServicesDep,
+    key: IdempotencyKey,
+    body: HoldCaptureIn | None = None,
+) -> Response:
+    """Ops: post `amount` of the hold (all of it when absent) from the account to the bank's
+    settlement account; the rest of the hold is released. Answers the hold, `captured`."""
+    body = body or HoldCaptureIn()
+    claim = claim_for(request, caller, key, body.model_dump(mode="json"))
+    answer = await holds.capture_hold(_deps(services), hold_id, body.amount, claim)
+    return answer_response(answer.answer, replayed=answer.replayed)
+
+
+@router.post(
+    "/v1/holds/{hold_id}/void",
+    response_model=HoldOut,
+    responses=_problems(_RESOLVE_PROBLEMS | {422: "`hold_expired`, `idempotency_key_mismatch`"}),
+)
+async def void_hold(
+    hold_id: uuid.UUID, request: Request, caller: Ops, services: ServicesDep, key: IdempotencyKey
+) -> Response:
+    """Ops: release all of the hold. Answers the hold, `voided`."""
+    claim = claim_for(request, caller, key, None)
+    answer = await holds.void_hold(_deps(services), hold_id, claim)
+    return answer_response(answer.answer, replayed=answer.replayed)
+
+
+@router.get(
+    "/v1/holds/{hold_id}",
+    response_model=HoldOut,
+    responses=_problems({404: "`hold_not_found` (also for another customer's hold)"}),
+)
+async def get_hold(hold_id: uuid.UUID, caller: Caller, services: ServicesDep) -> FastJSON:
+    """The hold: `pending`, `captured`, `voided`, or `expired` once `expires_at` has passed
+    unresolved. A customer sees the holds on their own accounts."""
+    return FastJSON(await holds.get_hold(services.pool, hold_id, caller.customer_id))
