@@ -1,0 +1,159 @@
+"""The batch endpoint: up to 8190 items, each standing alone and idempotent by its own id."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+
+from neobank.idempotency import Claim, InFlight
+from neobank.ledger.domain import ItemOutcome, ResultCode
+from neobank.ledger.engine import Answer, Submission
+from neobank.payments.schemas import BatchIn
+from neobank.payments.service import PaymentDeps, submit_batch
+from tests.conftest import BankDriver
+from tests.payments.helpers import KRW, count, customer_client, events, new_id, set_fee
+
+
+def item(source: object, target: object, amount: int, **extra: Any) -> dict[str, Any]:
+    body = {"id": new_id(), "from_account_id": source, "to_account_id": target}
+    return {**body, "amount": amount, "currency": KRW, **extra}
+
+
+async def batch(bank: BankDriver, items: list[dict[str, Any]], key: str | None = None) -> Any:
+    response = await bank.post("/v1/transfers/batch", {"transfers": items}, key=key)
+    assert response.status_code == 200, response.text
+    return response
+
+
+async def test_each_item_stands_alone_and_results_keep_input_order(
+    bank: BankDriver, db: asyncpg.Connection
+) -> None:
+    await set_fee(bank, 100)
+    a = await bank.account(funded=10_000)
+    b = await bank.account()
+    items = [
+        item(a["id"], b["id"], 5_000, memo="first"),
+        item(a["id"], b["id"], 4_901),  # 4 900 left: fits without its fee, not with it
+        item(a["id"], a["id"], 1),
+        item(a["id"], new_id(), 1),
+        item(b["id"], a["id"], 2_000, currency="USD"),
+        item(b["id"], a["id"], 1_000),
+        item(a["id"], b["id"], 4_800),
+    ]
+    results = (await batch(bank, items)).json()["results"]
+    assert [r["id"] for r in results] == [i["id"] for i in items]
+    assert [(r["status"], r.get("code")) for r in results] == [
+        ("posted", None),
+        ("failed", "insufficient_funds"),
+        ("failed", "same_account"),
+        ("failed", "account_not_found"),
+        ("failed", "currency_mismatch"),
+        ("posted", None),
+        ("posted", None),
+    ]
+    # a: 10 000 - 5 100 + 1 000 - 4 900 = 1 000; b: 5 000 - 1 100 + 4 800 = 8 700
+    assert await bank.balance(a["id"]) == 1_000
+    assert await bank.balance(b["id"]) == 8_700
+    posted = [e for e in await events(db, "transfer.posted") if e["kind"] == "internal"]
+    assert sorted(e["id"] for e in posted) == sorted(items[i]["id"] for i in (0, 5, 6))
+    assert all(e["fee"]["amount"] == 100 for e in posted)
+    assert [e["id"] for e in await events(db, "transfer.rejected")] == [items[1]["id"]]
+    fetched = await bank.client.get(f"/v1/transfers/{items[0]['id']}")
+    assert (fetched.json()["memo"], fetched.json()["fee"]["amount"]) == ("first", 100)
+    assert (await bank.check())["balanced"] is True
+
+
+async def test_resubmitted_items_exist_and_move_nothing(
+    bank: BankDriver, db: asyncpg.Connection
+) -> None:
+    await set_fee(bank, 100)
+    a = await bank.account(funded=100_000)
+    b = await bank.account()
+    items = [item(a["id"], b["id"], 1_000) for _ in range(3)]
+    first = await batch(bank, items, key="batch-1")
+    replay = await batch(bank, items, key="batch-1")
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    assert replay.json() == first.json()
+    transfers = await count(db, "transfers")
+    # The same items under a new key, after the fee changed: they exist, nothing moves.
+    await set_fee(bank, 0)
+    again = await batch(bank, [*items, item(a["id"], b["id"], 1_000)], key="batch-2")
+    assert [r["status"] for r in again.json()["results"]] == ["exists"] * 3 + ["posted"]
+    assert await count(db, "transfers") == transfers + 1
+    assert await bank.balance(a["id"]) == 100_000 - 3 * 1_100 - 1_000
+    changed = await batch(bank, [{**items[0], "amount": 999}])
+    assert changed.json()["results"][0] == {
+        "id": items[0]["id"],
+        "status": "failed",
+        "code": "transfer_id_conflict",
+    }
+
+
+async def test_duplicate_ids_inside_one_request(bank: BankDriver) -> None:
+    a = await bank.account(funded=100_000)
+    b = await bank.account()
+    twice = item(a["id"], b["id"], 1_000)
+    clash = {**item(a["id"], b["id"], 1_000), "id": twice["id"], "amount": 2_000}
+    results = (await batch(bank, [twice, twice, clash])).json()["results"]
+    assert [(r["status"], r.get("code")) for r in results] == [
+        ("posted", None),
+        ("exists", None),
+        ("failed", "transfer_id_conflict"),
+    ]
+    assert await bank.balance(b["id"]) == 1_000
+
+
+async def test_batch_size_bounds(bank: BankDriver, db: asyncpg.Connection) -> None:
+    a = await bank.account(funded=10_000)
+    b = await bank.account()
+    empty = await bank.post("/v1/transfers/batch", {"transfers": []})
+    assert (empty.status_code, empty.json()["code"]) == (422, "validation_error")
+    template = item(a["id"], b["id"], 1)
+    too_many = [{**template, "id": new_id()} for _ in range(8191)]
+    refused = await bank.post("/v1/transfers/batch", {"transfers": too_many})
+    assert (refused.status_code, refused.json()["code"]) == (422, "validation_error")
+    assert await count(db, "payments") == 1
+    started = time.perf_counter()
+    results = (await batch(bank, too_many[:8190])).json()["results"]
+    elapsed = time.perf_counter() - started
+    assert len(results) == 8190
+    assert sum(r["status"] == "posted" for r in results) == 8190
+    assert await bank.balance(b["id"]) == 8190
+    assert elapsed < 20, f"8190 items took {elapsed:.1f} s"
+
+
+async def test_batch_is_for_ops_only(app: Any, bank: BankDriver) -> None:
+    customer = await bank.customer()
+    own = await bank.account(customer["id"], funded=1_000)
+    other = await bank.account()
+    async with customer_client(app, bank, customer["id"]) as as_customer:
+        response = await as_customer.post(
+            "/v1/transfers/batch", {"transfers": [item(own["id"], other["id"], 1)]}
+        )
+    assert (response.status_code, response.json()["code"]) == (403, "forbidden")
+    assert await bank.balance(own["id"]) == 1_000
+
+
+class RenderTwiceEngine:
+    """A stand-in for the ledger engine that renders a submission twice, as the engine does when
+    it retries a commit: first with every chain refused, then with every chain accepted."""
+
+    async def submit(self, submission: Submission) -> Answer:
+        now = datetime.now(UTC)
+        refused = [ItemOutcome(ResultCode.INSUFFICIENT_FUNDS, 0) for _ in submission.chains]
+        submission.render(refused, now)
+        accepted = [ItemOutcome(ResultCode.OK) for _ in submission.chains]
+        return Answer(submission.render(accepted, now).answer, replayed=False)
+
+
+async def test_a_retried_render_answers_from_scratch(app: Any, bank: BankDriver) -> None:
+    a = await bank.account(funded=1_000)
+    b = await bank.account()
+    services = app.state.services
+    deps = PaymentDeps(services.pool, RenderTwiceEngine(), services.fees, InFlight())  # type: ignore[arg-type]
+    body = BatchIn.model_validate({"transfers": [item(a["id"], b["id"], 1)]})
+    answer = await submit_batch(deps, body, Claim("ops", "render-twice", b""))
+    assert answer.answer.body["results"] == [{"id": str(body.transfers[0].id), "status": "posted"}]
