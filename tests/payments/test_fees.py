@@ -28,6 +28,7 @@ def test_waiver_rounds_in_the_customers_favour(fee: int, percent: int, waived: i
     window = promo(percent, NOON - timedelta(hours=1), NOON + timedelta(hours=1))
     quote = quote_fee(rules, [window], "internal", KRW, NOON)
     assert (quote.gross, quote.waived, quote.charged) == (fee, waived, fee - waived)
+    assert (quote.promotion is None) == (percent == 0)
 
 
 def test_promotion_window_is_half_open_and_kind_bound() -> None:

@@ -67,7 +67,8 @@ def quote_fee(
     gross = next((r.amount for r in rules if r.kind == kind and r.currency == currency), 0)
     if gross == 0:
         return NO_FEE
-    active = [p for p in promotions if p.covers(kind, at)]
+    # A 0% promotion waives nothing, so it is not named on the transfer either.
+    active = [p for p in promotions if p.waive_percent > 0 and p.covers(kind, at)]
     if not active:
         return FeeQuote(gross, 0, None)
     best = max(active, key=lambda p: (p.waive_percent, p.starts_at))
