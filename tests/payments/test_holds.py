@@ -225,3 +225,28 @@ async def test_openapi_documents_hold_routes_and_codes(bank: BankDriver) -> None
     assert {"200", "404", "409", "422"} <= set(capture["responses"])
     assert "hold_expired" in capture["responses"]["422"]["description"]
     assert "HoldOut" in schema["components"]["schemas"]
+
+
+async def test_listing_an_accounts_holds(app: Any, bank: BankDriver) -> None:
+    owner = await bank.customer("Choi")
+    account = await bank.account(owner["id"], funded=100_000)
+    placed = [(await place(bank, account["id"], 1_000 * n)).json() for n in (1, 2, 3)]
+    assert (await bank.post(f"/v1/holds/{placed[0]['id']}/void", None)).is_success
+    first = (
+        await bank.client.get("/v1/holds", params={"account_id": account["id"], "limit": 2})
+    ).json()
+    assert [h["amount"] for h in first["items"]] == [3_000, 2_000]
+    rest = await bank.client.get(
+        "/v1/holds", params={"account_id": account["id"], "cursor": first["next_cursor"]}
+    )
+    assert [(h["amount"], h["status"]) for h in rest.json()["items"]] == [(1_000, "voided")]
+    assert rest.json()["next_cursor"] is None
+    async with customer_client(app, bank, owner["id"]) as choi:
+        own = await choi.client.get("/v1/holds", params={"account_id": account["id"]})
+        assert len(own.json()["items"]) == 3
+    other = await bank.account()
+    async with customer_client(app, bank, other["customer_id"]) as stranger:
+        hidden = await stranger.client.get("/v1/holds", params={"account_id": account["id"]})
+        assert (hidden.status_code, hidden.json()["code"]) == (404, "account_not_found")
+    bad = await bank.client.get("/v1/holds", params={"account_id": account["id"], "cursor": "x"})
+    assert (bad.status_code, bad.json()["code"]) == (422, "invalid_cursor")

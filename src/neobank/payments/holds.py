@@ -1,45 +1,44 @@
 """Holds: money reserved on a deposit account, then captured (in full or in part), voided, or
-left to expire.
+left to expire. This module holds the record and its SQL; `hold_service` the use cases.
 
 A hold is a ledger pending transfer from the customer's account to the bank's settlement
 account, so it lowers the account's available balance at once and its balance only when
 captured. A capture posts the pending transfer (the rest of the hold is released); a void, or
-the ledger's expiry worker after `timeout_seconds`, releases it all. The `holds` row, its
-events and the answer commit with the money, in the ledger engine's transaction.
+the ledger's expiry worker after `timeout_seconds`, releases it all.
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 
 from neobank.deposits.service import account_owners
 from neobank.events import EventRow
-from neobank.idempotency import Claim, StoredAnswer
 from neobank.ledger import store as ledger_store
 from neobank.ledger.chart import AccountCode, bank_account_id
-from neobank.ledger.domain import ItemOutcome, ResultCode, TransferFlags, TransferSpec
-from neobank.ledger.engine import Answer, Rendered, Submission
+from neobank.ledger.domain import TransferFlags, TransferSpec
+from neobank.pagination import decode_cursor, encode_cursor
 from neobank.payments.errors import (
-    CurrencyMismatch,
-    ExceedsHoldAmount,
     HoldAlreadyResolved,
     HoldExpired,
     HoldNotFound,
     PaymentAccountNotFound,
-    PaymentError,
-    error_for_result,
 )
-from neobank.payments.fees import NO_FEE
-from neobank.payments.orders import PaymentOrder, TransferCode, insert_payments
-from neobank.payments.schemas import HoldIn
-from neobank.payments.submit import PaymentDeps, refuse, submit_to_ledger
+from neobank.payments.orders import TransferCode
 
-__all__ = ["Hold", "capture_hold", "get_hold", "place_hold", "void_hold"]
+__all__ = [
+    "CAPTURE_KIND",
+    "Hold",
+    "get_hold",
+    "insert_holds",
+    "list_holds",
+    "load_hold",
+    "resolve_holds",
+]
 
 # The kind of the payment a capture becomes in the account's history.
 CAPTURE_KIND = "hold_capture"
@@ -108,7 +107,7 @@ class Hold:
         }
 
     def row(self) -> tuple[Any, ...]:
-        """The columns `_insert_holds` writes."""
+        """The columns `insert_holds` writes."""
         return (
             self.id,
             self.account_id,
@@ -124,7 +123,7 @@ class Hold:
         return EventRow(event_type, "hold", str(self.id), self.out(now))
 
 
-async def _insert_holds(conn: asyncpg.Connection, rows: list[tuple[Any, ...]]) -> None:
+async def insert_holds(conn: asyncpg.Connection, rows: list[tuple[Any, ...]]) -> None:
     columns = list(zip(*rows, strict=True))
     await conn.execute(
         """
@@ -137,7 +136,7 @@ async def _insert_holds(conn: asyncpg.Connection, rows: list[tuple[Any, ...]]) -
     )
 
 
-async def _resolve_holds(conn: asyncpg.Connection, rows: list[tuple[Any, ...]]) -> None:
+async def resolve_holds(conn: asyncpg.Connection, rows: list[tuple[Any, ...]]) -> None:
     columns = list(zip(*rows, strict=True))
     await conn.execute(
         """
@@ -151,145 +150,30 @@ async def _resolve_holds(conn: asyncpg.Connection, rows: list[tuple[Any, ...]]) 
     )
 
 
-def _refused(error: PaymentError, event: EventRow | None = None) -> Rendered:
-    return Rendered(StoredAnswer(error.status, error.problem()), events=[event] if event else [])
+_COLUMNS = (
+    "id, account_id, amount, currency, memo, status, captured_amount, resolution_transfer_id, "
+    "timeout_seconds, expires_at, created_at, resolved_at"
+)
 
 
-async def place_hold(deps: PaymentDeps, body: HoldIn, claim: Claim) -> Answer:
-    owners = await account_owners(deps.pool, [body.account_id])
-    owner = owners.get(body.account_id)
-    if owner is None:
-        return await refuse(deps, claim, PaymentAccountNotFound())
-    if owner[1] != body.currency:
-        return await refuse(deps, claim, CurrencyMismatch())
-    hold_id = uuid.uuid4()
-    pending = TransferSpec(
-        id=hold_id,
-        debit_account_id=body.account_id,
-        credit_account_id=bank_account_id(AccountCode.SETTLEMENT, body.currency),
-        amount=body.amount,
-        currency=body.currency,
-        code=int(TransferCode.HOLD),
-        flags=int(TransferFlags.PENDING),
-        timeout_s=body.timeout_seconds,
-    )
-
-    def render(outcomes: list[ItemOutcome], now: datetime) -> Rendered:
-        if outcomes[0].code is not ResultCode.OK:
-            error = error_for_result(outcomes[0].code)
-            payload = {**body.model_dump(mode="json"), "id": str(hold_id), "code": error.code}
-            return _refused(error, EventRow("hold.rejected", "hold", str(hold_id), payload))
-        # The same expiry as the ledger's: the engine's `now` plus the timeout.
-        expires_at = now + timedelta(seconds=body.timeout_seconds)
-        hold = Hold(
-            id=hold_id,
-            account_id=body.account_id,
-            amount=body.amount,
-            currency=body.currency,
-            memo=body.memo,
-            status="pending",
-            captured_amount=None,
-            resolution_transfer_id=None,
-            timeout_seconds=body.timeout_seconds,
-            expires_at=expires_at,
-            created_at=now,
-            resolved_at=None,
-        )
-        return Rendered(
-            StoredAnswer(201, hold.out(now)),
-            events=[hold.event("hold.placed", now)],
-            writes=[(_insert_holds, hold.row())],
-        )
-
-    return await submit_to_ledger(deps, Submission([[pending]], render, claim))
+async def _as_of_ledger(conn: asyncpg.Connection | asyncpg.Pool, holds: list[Hold]) -> list[Hold]:
+    """Captures and voids are recorded here with the money; a pending hold the ledger has
+    resolved anyway was voided by its expiry worker (whose clock may run ahead of ours)."""
+    pending_ids = [h.id for h in holds if h.status == "pending"]
+    if not pending_ids:
+        return holds
+    pendings = await ledger_store.load_pendings(conn, pending_ids)
+    return [
+        replace(h, status="expired") if h.id in pendings and pendings[h.id].resolved else h
+        for h in holds
+    ]
 
 
-async def capture_hold(
-    deps: PaymentDeps, hold_id: uuid.UUID, amount: int | None, claim: Claim
-) -> Answer:
-    """Post `amount` (all of the hold when None) to settlement; release the rest."""
-    hold = await _load(deps.pool, hold_id)
-    if hold is None:
-        return await refuse(deps, claim, HoldNotFound())
-    try:
-        hold.check_resolvable(datetime.now(UTC))
-        if amount is not None and amount > hold.amount:
-            raise ExceedsHoldAmount(f"at most {hold.amount} is held")
-    except PaymentError as error:
-        return await refuse(deps, claim, error)
-    spec = hold.resolution(TransferFlags.POST_PENDING, amount or hold.amount)
-    return await _resolve(deps, hold, spec, claim)
-
-
-async def void_hold(deps: PaymentDeps, hold_id: uuid.UUID, claim: Claim) -> Answer:
-    """Release all of the hold."""
-    hold = await _load(deps.pool, hold_id)
-    if hold is None:
-        return await refuse(deps, claim, HoldNotFound())
-    try:
-        hold.check_resolvable(datetime.now(UTC))
-    except PaymentError as error:
-        return await refuse(deps, claim, error)
-    spec = hold.resolution(TransferFlags.VOID_PENDING, hold.amount)
-    return await _resolve(deps, hold, spec, claim)
-
-
-async def _resolve(deps: PaymentDeps, hold: Hold, spec: TransferSpec, claim: Claim) -> Answer:
-    capturing = bool(spec.flags & TransferFlags.POST_PENDING)
-
-    def render(outcomes: list[ItemOutcome], now: datetime) -> Rendered:
-        code = outcomes[0].code
-        if code is ResultCode.PENDING_ALREADY_RESOLVED and hold.expires_at <= now:
-            return _refused(HoldExpired())  # the expiry worker voided it meanwhile
-        if code is not ResultCode.OK:
-            return _refused(error_for_result(code))
-        status = "captured" if capturing else "voided"
-        done = replace(
-            hold,
-            status=status,
-            captured_amount=spec.amount if capturing else None,
-            resolution_transfer_id=spec.id,
-            resolved_at=now,
-        )
-        rendered = Rendered(
-            StoredAnswer(200, done.out(now)),
-            events=[done.event(f"hold.{status}", now)],
-            writes=[(_resolve_holds, (hold.id, status, done.captured_amount, spec.id, now))],
-        )
-        if capturing:
-            # The capture is a payment: it shows in the account's history with the memo.
-            capture = PaymentOrder(
-                id=spec.id,
-                kind=CAPTURE_KIND,
-                from_account_id=hold.account_id,
-                to_account_id=hold.settlement_id,
-                amount=spec.amount,
-                currency=hold.currency,
-                memo=hold.memo,
-                fee=NO_FEE,
-            )
-            rendered.writes.append((insert_payments, capture.row(now)))
-        return rendered
-
-    return await submit_to_ledger(deps, Submission([[spec]], render, claim))
-
-
-async def _load(conn: asyncpg.Connection | asyncpg.Pool, hold_id: uuid.UUID) -> Hold | None:
-    row = await conn.fetchrow(
-        "SELECT id, account_id, amount, currency, memo, status, captured_amount, "
-        "resolution_transfer_id, timeout_seconds, expires_at, created_at, resolved_at "
-        "FROM holds WHERE id = $1",
-        hold_id,
-    )
+async def load_hold(conn: asyncpg.Connection | asyncpg.Pool, hold_id: uuid.UUID) -> Hold | None:
+    row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM holds WHERE id = $1", hold_id)
     if row is None:
         return None
-    hold = Hold(*row.values())
-    if hold.status == "pending":
-        # Captures and voids are recorded here with the money; a pending hold the ledger has
-        # resolved anyway was voided by its expiry worker (whose clock may run ahead of ours).
-        pendings = await ledger_store.load_pendings(conn, [hold.id])
-        if pendings[hold.id].resolved:
-            hold = replace(hold, status="expired")
+    (hold,) = await _as_of_ledger(conn, [Hold(*row.values())])
     return hold
 
 
@@ -297,7 +181,7 @@ async def get_hold(
     conn: asyncpg.Connection | asyncpg.Pool, hold_id: uuid.UUID, customer_id: uuid.UUID | None
 ) -> dict[str, Any]:
     """The hold as it stands; a customer sees only holds on their own accounts."""
-    hold = await _load(conn, hold_id)
+    hold = await load_hold(conn, hold_id)
     if hold is None:
         raise HoldNotFound()
     if customer_id is not None:
@@ -305,3 +189,28 @@ async def get_hold(
         if owners.get(hold.account_id, (None, ""))[0] != customer_id:
             raise HoldNotFound()
     return hold.out(datetime.now(UTC))
+
+
+async def list_holds(
+    conn: asyncpg.Connection | asyncpg.Pool,
+    account_id: uuid.UUID,
+    customer_id: uuid.UUID | None,
+    limit: int,
+    cursor: str | None,
+) -> dict[str, Any]:
+    """An account's holds, newest first; a customer lists only their own accounts'."""
+    owner = (await account_owners(conn, [account_id])).get(account_id)
+    if owner is None or (customer_id is not None and owner[0] != customer_id):
+        raise PaymentAccountNotFound()
+    before = decode_cursor(cursor)
+    rows = await conn.fetch(
+        f"SELECT {_COLUMNS}, seq FROM holds WHERE account_id = $1 "
+        "AND ($2::bigint IS NULL OR seq < $2) ORDER BY seq DESC LIMIT $3",
+        account_id,
+        before,
+        limit + 1,
+    )
+    holds = await _as_of_ledger(conn, [Hold(*list(row.values())[:-1]) for row in rows[:limit]])
+    now = datetime.now(UTC)
+    next_cursor = encode_cursor(rows[limit - 1]["seq"]) if len(rows) > limit else None
+    return {"items": [h.out(now) for h in holds], "next_cursor": next_cursor}

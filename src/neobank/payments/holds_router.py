@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from neobank.api.deps import Caller, IdempotencyKey, Ops, ServicesDep, claim_for
 from neobank.api.responses import FastJSON, answer_response
-from neobank.payments import holds
-from neobank.payments.schemas import HoldCaptureIn, HoldIn, HoldOut, ProblemOut
+from neobank.pagination import PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX
+from neobank.payments import hold_service, holds
+from neobank.payments.schemas import HoldCaptureIn, HoldIn, HoldOut, HoldPage, ProblemOut
 from neobank.payments.submit import PaymentDeps
 
 router = APIRouter(tags=["holds"])
@@ -62,7 +63,7 @@ async def place_hold(
     the hold is captured. Unresolved at `expires_at`, the hold expires and its money is
     released."""
     claim = claim_for(request, caller, key, body.model_dump(mode="json"))
-    answer = await holds.place_hold(_deps(services), body, claim)
+    answer = await hold_service.place_hold(_deps(services), body, claim)
     return answer_response(answer.answer, replayed=answer.replayed)
 
 
@@ -89,7 +90,7 @@ async def capture_hold(
     settlement account; the rest of the hold is released. Answers the hold, `captured`."""
     body = body or HoldCaptureIn()
     claim = claim_for(request, caller, key, body.model_dump(mode="json"))
-    answer = await holds.capture_hold(_deps(services), hold_id, body.amount, claim)
+    answer = await hold_service.capture_hold(_deps(services), hold_id, body.amount, claim)
     return answer_response(answer.answer, replayed=answer.replayed)
 
 
@@ -103,7 +104,7 @@ async def void_hold(
 ) -> Response:
     """Ops: release all of the hold. Answers the hold, `voided`."""
     claim = claim_for(request, caller, key, None)
-    answer = await holds.void_hold(_deps(services), hold_id, claim)
+    answer = await hold_service.void_hold(_deps(services), hold_id, claim)
     return answer_response(answer.answer, replayed=answer.replayed)
 
 
@@ -116,3 +117,21 @@ async def get_hold(hold_id: uuid.UUID, caller: Caller, services: ServicesDep) ->
     """The hold: `pending`, `captured`, `voided`, or `expired` once `expires_at` has passed
     unresolved. A customer sees the holds on their own accounts."""
     return FastJSON(await holds.get_hold(services.pool, hold_id, caller.customer_id))
+
+
+@router.get(
+    "/v1/holds",
+    response_model=HoldPage,
+    responses=_problems({404: "`account_not_found` (also for another customer's account)"}),
+)
+async def list_holds(
+    account_id: uuid.UUID,
+    caller: Caller,
+    services: ServicesDep,
+    limit: Annotated[int, Query(ge=1, le=PAGE_LIMIT_MAX)] = PAGE_LIMIT_DEFAULT,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> FastJSON:
+    """An account's holds, newest first: what stands between its `balance` and its
+    `available_balance`, and what became of earlier ones."""
+    page = await holds.list_holds(services.pool, account_id, caller.customer_id, limit, cursor)
+    return FastJSON(page)

@@ -9,6 +9,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     DateTime,
+    Identity,
     Index,
     Integer,
     PrimaryKeyConstraint,
@@ -87,11 +88,13 @@ holds = Table(
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("resolved_at", DateTime(timezone=True), nullable=True),
+    # The order holds were placed in, for the list cursor.
+    Column("seq", BigInteger, Identity(always=False), nullable=False),
     CheckConstraint("amount > 0", name="ck_hold_amount_positive"),
     CheckConstraint("status IN ('pending', 'captured', 'voided')", name="ck_hold_status"),
     CheckConstraint(
         "captured_amount IS NULL OR captured_amount BETWEEN 1 AND amount",
         name="ck_hold_captured_amount",
     ),
-    Index("ix_holds_account_created", "account_id", "created_at"),
+    Index("ux_holds_account_seq", "account_id", "seq", unique=True),
 )

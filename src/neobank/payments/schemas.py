@@ -23,6 +23,7 @@ __all__ = [
     "HoldCaptureIn",
     "HoldIn",
     "HoldOut",
+    "HoldPage",
     "ProblemOut",
     "PromotionIn",
     "PromotionOut",
@@ -182,6 +183,11 @@ class HoldOut(BaseModel):
     expires_at: datetime
     created_at: datetime
     resolved_at: datetime | None
+
+
+class HoldPage(BaseModel):
+    items: list[HoldOut]
+    next_cursor: str | None
 
 
 class ProblemOut(BaseModel):
