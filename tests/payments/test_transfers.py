@@ -86,6 +86,8 @@ async def test_amount_fits_but_amount_plus_fee_does_not(
     assert await fee_income(db) == 0
     (event,) = await events(db, "transfer.rejected")
     assert event["code"] == "insufficient_funds"
+    assert event["fee"] == {"amount": 500, "waived_amount": 0, "promotion": None}
+    assert (event["amount"], event["from_account_id"]) == (10_000, payer["id"])
     assert (await bank.transfer(payer["id"], payee["id"], 9_500)).status_code == 201
     assert await bank.balance(payer["id"]) == 0
 

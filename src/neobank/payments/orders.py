@@ -82,6 +82,13 @@ class PaymentOrder:
         )
         return [principal, fee]
 
+    def fee_out(self) -> dict[str, Any]:
+        return {
+            "amount": self.fee.charged,
+            "waived_amount": self.fee.waived,
+            "promotion": self.fee.promotion.name if self.fee.promotion else None,
+        }
+
     def out(self, created_at: datetime) -> dict[str, Any]:
         return {
             "id": str(self.id),
@@ -92,11 +99,7 @@ class PaymentOrder:
             "currency": self.currency,
             "kind": self.kind,
             "memo": self.memo,
-            "fee": {
-                "amount": self.fee.charged,
-                "waived_amount": self.fee.waived,
-                "promotion": self.fee.promotion.name if self.fee.promotion else None,
-            },
+            "fee": self.fee_out(),
             "created_at": created_at.isoformat(),
         }
 
@@ -118,6 +121,9 @@ class PaymentOrder:
                 "to_account_id": str(self.to_account_id),
                 "amount": self.amount,
                 "currency": self.currency,
+                # The fee the transfer would have paid: what the refusal cost the bank.
+                "fee": self.fee_out(),
+                "fee_gross": self.fee.gross,
                 "code": code,
             },
         )
