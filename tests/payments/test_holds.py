@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -250,3 +251,20 @@ async def test_listing_an_accounts_holds(app: Any, bank: BankDriver) -> None:
         assert (hidden.status_code, hidden.json()["code"]) == (404, "account_not_found")
     bad = await bank.client.get("/v1/holds", params={"account_id": account["id"], "cursor": "x"})
     assert (bad.status_code, bad.json()["code"]) == (422, "invalid_cursor")
+
+
+async def test_concurrent_captures_resolve_a_hold_once(bank: BankDriver) -> None:
+    account = await bank.account(funded=10_000)
+    hold = (await place(bank, account["id"], 10_000)).json()
+    responses = await asyncio.gather(
+        *(bank.post(f"/v1/holds/{hold['id']}/capture", {"amount": 1_000}) for _ in range(10)),
+        *(bank.post(f"/v1/holds/{hold['id']}/void", None) for _ in range(10)),
+    )
+    assert sum(r.status_code == 200 for r in responses) == 1
+    losers = {r.json()["code"] for r in responses if r.status_code != 200}
+    assert losers == {"hold_already_resolved"}
+    (winner,) = [r.json() for r in responses if r.status_code == 200]
+    expected = 9_000 if winner["status"] == "captured" else 10_000
+    view = await account_view(bank, account["id"])
+    assert (view["balance"], view["available_balance"]) == (expected, expected)
+    assert (await bank.check())["balanced"] is True

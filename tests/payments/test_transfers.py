@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections import Counter
 from typing import Any
 
 import asyncpg
@@ -204,3 +206,20 @@ async def test_idempotency_key_is_required(bank: BankDriver) -> None:
     too_long = await bank.post("/v1/transfers", body, key="k" * 256)
     assert too_long.status_code == 400
     assert (await bank.post("/v1/transfers", body, key="k" * 255)).status_code == 201
+
+
+async def test_concurrent_transfers_never_overdraw(
+    bank: BankDriver, db: asyncpg.Connection
+) -> None:
+    await set_fee(bank, 100)
+    payer = await bank.account(funded=10_000)
+    payee = await bank.account()
+    responses = await asyncio.gather(
+        *(bank.transfer(payer["id"], payee["id"], 1_000) for _ in range(20))
+    )
+    codes = Counter(r.json().get("code", r.status_code) for r in responses)
+    assert codes == {201: 9, "insufficient_funds": 11}
+    assert await bank.balance(payer["id"]) == 100
+    assert await bank.balance(payee["id"]) == 9_000
+    assert await fee_income(db) == 900
+    assert (await bank.check())["balanced"] is True

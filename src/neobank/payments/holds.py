@@ -163,10 +163,17 @@ async def _as_of_ledger(conn: asyncpg.Connection | asyncpg.Pool, holds: list[Hol
     if not pending_ids:
         return holds
     pendings = await ledger_store.load_pendings(conn, pending_ids)
-    return [
-        replace(h, status="expired") if h.id in pendings and pendings[h.id].resolved else h
-        for h in holds
-    ]
+    resolved = [i for i in pending_ids if i in pendings and pendings[i].resolved]
+    if not resolved:
+        return holds
+    # Read the rows again, after the ledger: a capture or void commits its row with its ledger
+    # transfer, so only a hold the expiry worker voided can still read pending now.
+    rows = await conn.fetch(f"SELECT {_COLUMNS} FROM holds WHERE id = ANY($1::uuid[])", resolved)
+    fresh = {row["id"]: Hold(*row.values()) for row in rows}
+    for hold_id, hold in fresh.items():
+        if hold.status == "pending":
+            fresh[hold_id] = replace(hold, status="expired")
+    return [fresh.get(h.id, h) for h in holds]
 
 
 async def load_hold(conn: asyncpg.Connection | asyncpg.Pool, hold_id: uuid.UUID) -> Hold | None:
