@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from neobank import __version__
+from neobank.api.bodies import StorableText
 from neobank.api.deps import Services
 from neobank.api.errors import install_error_handlers
 from neobank.api.limits import BodySizeLimit
@@ -79,6 +80,8 @@ def create_app(settings: Settings | None = None, *, run_workers: bool | None = N
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    # The last added runs first: the size limit bounds what StorableText reads.
+    app.add_middleware(StorableText)
     app.add_middleware(BodySizeLimit)
     app.middleware("http")(_observe)
     for router in (customers_router, deposits_router, payments_router, ledger_router):
