@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ __all__ = [
 ]
 
 IDEMPOTENCY_KEY_LENGTH_MAX = 255
+_IDEMPOTENCY_KEY = re.compile(f"[\\x20-\\x7e]{{1,{IDEMPOTENCY_KEY_LENGTH_MAX}}}")
 
 
 @dataclass
@@ -71,9 +73,10 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 def get_principal(
     services: ServicesDep, authorization: Annotated[str | None, Header()] = None
 ) -> Principal:
-    if not authorization or not authorization.startswith("Bearer "):
+    scheme, _, token = (authorization or "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:  # the scheme is case-insensitive (RFC 9110)
         raise Unauthorized()
-    token = authorization.removeprefix("Bearer ").strip()
     if secrets.compare_digest(token.encode(), services.ops_token.encode()):
         return Principal(customer_id=None)
     return Principal(customer_id=services.tokens.verify(token).customer_id)
@@ -94,8 +97,15 @@ Ops = Annotated[Principal, Depends(require_ops)]
 def get_idempotency_key(
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> str:
-    if not idempotency_key or len(idempotency_key) > IDEMPOTENCY_KEY_LENGTH_MAX:
+    if idempotency_key is None:
         raise IdempotencyKeyMissing()
+    # Printable ASCII, as an HTTP structured-field string: header bytes arrive decoded as
+    # Latin-1, so anything else would be stored as a different text than the client sent.
+    if not _IDEMPOTENCY_KEY.fullmatch(idempotency_key):
+        raise IdempotencyKeyMissing(
+            f"The Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_LENGTH_MAX} printable ASCII "
+            "characters"
+        )
     return idempotency_key
 
 
