@@ -64,6 +64,14 @@ async def test_a_wrong_token_is_unauthorized(
     assert await db.fetchval("SELECT count(*) FROM customers") == 0
 
 
+async def test_the_scheme_is_case_insensitive(client: httpx.AsyncClient) -> None:
+    for authorization in (f"bearer {OPS_TOKEN}", f"BEARER {OPS_TOKEN}", f"Bearer  {OPS_TOKEN} "):
+        response = await client.post(
+            "/v1/customers", json=VALID, headers={**key(), "Authorization": authorization}
+        )
+        assert response.status_code == 201, authorization
+
+
 async def test_a_customer_token_may_not_create_customers(
     bank: BankDriver, db: asyncpg.Connection
 ) -> None:
