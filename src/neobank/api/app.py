@@ -14,7 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from neobank import __version__
 from neobank.api.bodies import StorableText
 from neobank.api.deps import Services
-from neobank.api.errors import install_error_handlers
+from neobank.api.errors import install_error_handlers, problem_response
 from neobank.api.limits import BodySizeLimit
 from neobank.api.responses import FastJSON
 from neobank.config import Settings, ensure_admin_token, load_settings
@@ -23,6 +23,7 @@ from neobank.customers.router import router as customers_router
 from neobank.db.pool import create_pool
 from neobank.db.runtime import resolve_database_url
 from neobank.deposits.router import router as deposits_router
+from neobank.errors import problem_document
 from neobank.idempotency import InFlight
 from neobank.ledger.chart import ensure_bank_books
 from neobank.ledger.engine import LedgerEngine
@@ -116,13 +117,16 @@ def _add_operational_routes(app: FastAPI) -> None:
         return FastJSON({"status": "ok"})
 
     @app.get("/readyz", tags=["operations"])
-    async def readyz(request: Request) -> FastJSON:
+    async def readyz(request: Request) -> Response:
         services: Services | None = getattr(request.app.state, "services", None)
         try:
             assert services is not None
             await services.pool.fetchval("SELECT 1")
-        except Exception:
-            return FastJSON({"status": "unavailable"}, status_code=503)
+        except Exception as exc:
+            log.warning("http.not_ready", error=repr(exc))
+            return problem_response(
+                problem_document(503, "database_unavailable", "The database does not answer")
+            )
         return FastJSON({"status": "ready"})
 
     @app.get("/metrics", tags=["operations"], include_in_schema=False)
