@@ -175,3 +175,24 @@ async def test_history_is_private(bank: BankDriver) -> None:
         )
         assert response.status_code == 404
         assert response.json()["code"] == "account_not_found"
+
+
+async def test_a_fee_shows_as_its_own_entry(bank: BankDriver) -> None:
+    rule = await bank.post("/v1/fees/rules", {"kind": "internal", "amount": 500, "currency": "KRW"})
+    assert rule.status_code == 200, rule.text
+    a = await bank.account(funded=10_000)
+    b = await bank.account()
+    sent = await bank.transfer(a["id"], b["id"], 1_000)
+    assert sent.status_code == 201, sent.text
+    items = (await history(bank.client, a["id"])).json()["items"]
+    assert [(i["kind"], i["direction"], i["amount"]) for i in items] == [
+        ("fee", "debit", 500),
+        ("internal", "debit", 1_000),
+        ("deposit", "credit", 10_000),
+    ]
+    assert [i["balance_after"] for i in items] == [8_500, 9_000, 10_000]
+    assert sent.json()["id"] in items[0]["memo"]
+    assert items[0]["counterparty_account_id"] is None
+    assert items[1]["transfer_id"] == sent.json()["id"]
+    received = (await history(bank.client, b["id"])).json()["items"]
+    assert [(i["kind"], i["amount"]) for i in received] == [("internal", 1_000)]
