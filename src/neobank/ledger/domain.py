@@ -1,157 +1,62 @@
-"""The ledger's rules as plain Python: accounts, transfers and how a batch is applied.
+"""The ledger's rules as plain Python: how a batch of chains of transfers is applied.
 
 Nothing here knows SQL or HTTP. The engine loads the touched accounts, calls `apply_batch`,
 and writes what it returns. Semantics follow TigerBeetle: two-phase transfers (pending, then
 post or void), linked chains that succeed or fail together, balance-limit flags per account.
+The value types live in `neobank.ledger.values` and are re-exported here.
 """
 
 from __future__ import annotations
 
 import copy
-import enum
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from uuid import UUID
+
+from neobank.ledger.values import (
+    AMOUNT_MAX_MINOR,
+    CODE_MAX,
+    COUNTER_MAX_MINOR,
+    PENDING_TIMEOUT_MAX_S,
+    AcceptedTransfer,
+    AccountFlags,
+    AccountState,
+    BatchOutcome,
+    ItemOutcome,
+    JournalEntry,
+    PendingState,
+    ResultCode,
+    TransferFlags,
+    TransferSpec,
+)
 
 __all__ = [
     "AMOUNT_MAX_MINOR",
+    "PENDING_TIMEOUT_MAX_S",
+    "AcceptedTransfer",
     "AccountFlags",
     "AccountState",
     "BatchOutcome",
+    "ItemOutcome",
     "JournalEntry",
     "PendingState",
     "ResultCode",
     "TransferFlags",
     "TransferSpec",
     "apply_batch",
+    "check_fields",
+    "touched_account_ids",
 ]
 
-# One transfer moves at most this much (10^15 minor units: a quadrillion won), so that even
-# billions of maximal transfers cannot overflow a BIGINT counter.
-AMOUNT_MAX_MINOR = 10**15
-# A pending transfer may be held at most this long before it is voided.
-PENDING_TIMEOUT_MAX_S = 30 * 24 * 3600
-
-
-class AccountFlags(enum.IntFlag):
-    NONE = 0
-    DEBITS_MUST_NOT_EXCEED_CREDITS = 1
-    CREDITS_MUST_NOT_EXCEED_DEBITS = 2
-    DEBITS_BLOCKED = 4  # a frozen account: nothing may leave it
-    CLOSED = 8  # nothing may enter or leave
-
-
-class TransferFlags(enum.IntFlag):
-    NONE = 0
-    LINKED = 1  # succeeds or fails with the next transfer of its chain
-    PENDING = 2  # reserves the amount; a later post or void resolves it
-    POST_PENDING = 4
-    VOID_PENDING = 8
-    DAILY_LIMIT = 16  # counts against the debit account's daily debit limit
-
-
-class ResultCode(enum.StrEnum):
-    OK = "ok"
-    EXISTS = "exists"
-    EXISTS_WITH_DIFFERENT_FIELDS = "exists_with_different_fields"
-    ACCOUNT_NOT_FOUND = "account_not_found"
-    SAME_ACCOUNT = "same_account"
-    CURRENCY_MISMATCH = "currency_mismatch"
-    AMOUNT_INVALID = "amount_invalid"
-    INSUFFICIENT_FUNDS = "insufficient_funds"
-    EXCEEDS_DEBITS = "exceeds_debits"
-    ACCOUNT_CLOSED = "account_closed"
-    ACCOUNT_FROZEN = "account_frozen"
-    LIMIT_EXCEEDED = "limit_exceeded"
-    PENDING_NOT_FOUND = "pending_transfer_not_found"
-    PENDING_ALREADY_RESOLVED = "pending_transfer_already_resolved"
-    PENDING_EXPIRED = "pending_transfer_expired"
-    EXCEEDS_PENDING_AMOUNT = "exceeds_pending_amount"
-    LINKED_EVENT_FAILED = "linked_event_failed"
-
-
-@dataclass
-class AccountState:
-    """An account's counters as they stand during a batch (mutated as transfers apply)."""
-
-    id: UUID
-    currency: str
-    code: int
-    flags: int
-    debits_posted: int = 0
-    credits_posted: int = 0
-    debits_pending: int = 0
-    credits_pending: int = 0
-    daily_debit_limit: int | None = None
-    debits_today: int = 0
-    debits_today_date: date | None = None
-
-    @property
-    def net_posted(self) -> int:
-        """Credits minus debits posted: the balance of a credit-normal (liability) account."""
-        return self.credits_posted - self.debits_posted
-
-
-@dataclass(frozen=True)
-class TransferSpec:
-    id: UUID
-    debit_account_id: UUID
-    credit_account_id: UUID
-    amount: int
-    currency: str
-    code: int
-    flags: int = 0
-    pending_id: UUID | None = None
-    timeout_s: int = 0
-
-    def same_fields(self, other: TransferSpec) -> bool:
-        return self == other
-
-
-@dataclass
-class PendingState:
-    """A pending transfer as the batch sees it, and whether it has been resolved."""
-
-    spec: TransferSpec
-    expires_at: datetime | None
-    resolved: bool
-
-
-@dataclass(frozen=True)
-class JournalEntry:
-    account_id: UUID
-    transfer_id: UUID
-    side: str  # "D" or "C"
-    amount: int
-    currency: str
-    balance_after: int  # credits minus debits posted, after this entry
-
-
-@dataclass(frozen=True)
-class AcceptedTransfer:
-    spec: TransferSpec
-    expires_at: datetime | None
-
-
-@dataclass
-class ItemOutcome:
-    """The result of one chain: OK, or the code of the transfer that failed it."""
-
-    code: ResultCode
-    failed_index: int | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.code in (ResultCode.OK, ResultCode.EXISTS)
-
-
-@dataclass
-class BatchOutcome:
-    items: list[ItemOutcome]
-    transfers: list[AcceptedTransfer] = field(default_factory=list)
-    journal: list[JournalEntry] = field(default_factory=list)
-    touched: dict[UUID, AccountState] = field(default_factory=dict)
+_KNOWN_FLAGS = int(
+    TransferFlags.LINKED
+    | TransferFlags.PENDING
+    | TransferFlags.POST_PENDING
+    | TransferFlags.VOID_PENDING
+    | TransferFlags.DAILY_LIMIT
+)
+_RESOLVING = TransferFlags.POST_PENDING | TransferFlags.VOID_PENDING
+_TWO_PHASE = (TransferFlags.PENDING, TransferFlags.POST_PENDING, TransferFlags.VOID_PENDING)
 
 
 def touched_account_ids(chains: Iterable[Iterable[TransferSpec]]) -> set[UUID]:
@@ -161,6 +66,29 @@ def touched_account_ids(chains: Iterable[Iterable[TransferSpec]]) -> set[UUID]:
             ids.add(spec.debit_account_id)
             ids.add(spec.credit_account_id)
     return ids
+
+
+def check_fields(spec: TransferSpec) -> ResultCode:
+    """What a transfer must satisfy on its own, before any account is looked at.
+
+    Every field must also fit its column, so one odd transfer is refused alone instead of
+    failing the database statement that writes its whole batch.
+    """
+    if not 0 < spec.amount <= AMOUNT_MAX_MINOR:
+        return ResultCode.AMOUNT_INVALID
+    if not 0 < spec.code <= CODE_MAX:
+        return ResultCode.CODE_INVALID
+    if spec.flags & ~_KNOWN_FLAGS or sum(bool(spec.flags & f) for f in _TWO_PHASE) > 1:
+        return ResultCode.FLAGS_INVALID
+    # A pending_id on a plain transfer would be stored as the pending's resolution.
+    if (spec.pending_id is not None) != bool(spec.flags & _RESOLVING):
+        return ResultCode.PENDING_ID_INVALID
+    timeout_max_s = PENDING_TIMEOUT_MAX_S if spec.flags & TransferFlags.PENDING else 0
+    if not 0 <= spec.timeout_s <= timeout_max_s:
+        return ResultCode.TIMEOUT_INVALID
+    if spec.debit_account_id == spec.credit_account_id:
+        return ResultCode.SAME_ACCOUNT
+    return ResultCode.OK
 
 
 class _Batch:
@@ -183,12 +111,8 @@ class _Batch:
     def apply_chain(self, chain: list[TransferSpec]) -> ItemOutcome:
         if not chain:
             return ItemOutcome(ResultCode.OK)
-        anchor = chain[0]
-        if anchor.id in self.existing:
-            # The first transfer anchors its chain: chains commit whole, so it is enough.
-            same = self.existing[anchor.id].same_fields(anchor)
-            code = ResultCode.EXISTS if same else ResultCode.EXISTS_WITH_DIFFERENT_FIELDS
-            return ItemOutcome(code, None if same else 0)
+        if chain[0].id in self.existing:
+            return self._replayed(chain)
         saved_accounts = {
             account_id: copy.copy(self.accounts[account_id])
             for account_id in touched_account_ids([chain])
@@ -214,11 +138,23 @@ class _Batch:
                 return ItemOutcome(code, index)
         return ItemOutcome(ResultCode.OK)
 
+    def _replayed(self, chain: list[TransferSpec]) -> ItemOutcome:
+        """A chain whose first transfer is stored: a retry if every transfer is stored as is.
+
+        Chains commit whole, so a retry finds all of its transfers; one missing or different
+        transfer means another request reused the ids, and nothing of it may be dropped quietly.
+        """
+        for index, spec in enumerate(chain):
+            stored = self.existing.get(spec.id)
+            if stored is None or not stored.same_fields(spec):
+                return ItemOutcome(ResultCode.EXISTS_WITH_DIFFERENT_FIELDS, index)
+        return ItemOutcome(ResultCode.EXISTS)
+
     def _apply(self, spec: TransferSpec) -> ResultCode:
         code = self._validate(spec)
         if code is not ResultCode.OK:
             return code
-        if spec.flags & (TransferFlags.POST_PENDING | TransferFlags.VOID_PENDING):
+        if spec.flags & _RESOLVING:
             return self._resolve_pending(spec)
         debit = self.accounts[spec.debit_account_id]
         credit = self.accounts[spec.credit_account_id]
@@ -248,10 +184,9 @@ class _Batch:
         if spec.id in self.existing:
             # Only a whole chain can "exist"; one stored id inside a new chain is a clash.
             return ResultCode.EXISTS_WITH_DIFFERENT_FIELDS
-        if not 0 < spec.amount <= AMOUNT_MAX_MINOR:
-            return ResultCode.AMOUNT_INVALID
-        if spec.debit_account_id == spec.credit_account_id:
-            return ResultCode.SAME_ACCOUNT
+        code = check_fields(spec)
+        if code is not ResultCode.OK:
+            return code
         if (
             spec.debit_account_id not in self.accounts
             or spec.credit_account_id not in self.accounts
@@ -299,6 +234,7 @@ class _Batch:
         credit = self.accounts[held.credit_account_id]
         if posting and (debit.flags | credit.flags) & AccountFlags.CLOSED:
             return ResultCode.ACCOUNT_CLOSED
+        # The whole hold is released; a post then moves what it names (a partial post).
         debit.debits_pending -= held.amount
         credit.credits_pending -= held.amount
         if posting:
@@ -328,6 +264,11 @@ class _Batch:
 
 
 def _check_limits(debit: AccountState, credit: AccountState) -> ResultCode:
+    if (
+        debit.debits_posted + debit.debits_pending > COUNTER_MAX_MINOR
+        or credit.credits_posted + credit.credits_pending > COUNTER_MAX_MINOR
+    ):
+        return ResultCode.OVERFLOW
     if debit.flags & AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS and (
         debit.debits_posted + debit.debits_pending > debit.credits_posted
     ):
