@@ -55,6 +55,7 @@ async def test_a_signed_challenge_yields_a_working_token(bank: BankDriver, devic
     token = await redeem(bank.client, device, issued["challenge"])
     assert token.status_code == 200, token.text
     body = token.json()
+    assert token.headers["cache-control"] == "no-store"
     assert body["token_type"] == "Bearer"
     assert body["expires_in"] > 0
     account = await bank.account(device.customer_id)

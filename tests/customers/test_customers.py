@@ -34,6 +34,13 @@ async def test_ops_creates_a_customer(client: httpx.AsyncClient, db: asyncpg.Con
     assert fetched.json() == body
 
 
+async def test_names_in_any_script(client: httpx.AsyncClient) -> None:
+    for name in ("김민지", "Zoë O'Brien-Søren", "محمد", "李 小龍", "Ada 👩‍💻"):
+        response = await client.post("/v1/customers", json={**VALID, "name": name}, headers=key())
+        assert response.status_code == 201, (name, response.text)
+        assert response.json()["name"] == name
+
+
 async def test_name_is_trimmed(client: httpx.AsyncClient) -> None:
     response = await client.post(
         "/v1/customers", json={**VALID, "name": "  Lee Jieun  "}, headers=key()
@@ -93,6 +100,9 @@ INVALID_FIELDS: list[tuple[str, object]] = [
     ("name", None),
     ("name", "Kim\x00Minji"),
     ("name", "Kim\nMinji"),
+    ("name", "Kim\x85Minji"),
+    ("name", "Kim\u2028Minji"),
+    ("name", "Kim \u202eijniM"),
     ("birth_date", "1994-13-01"),
     ("birth_date", "yesterday"),
     ("birth_date", (date.today() + timedelta(days=1)).isoformat()),

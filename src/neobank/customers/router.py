@@ -83,4 +83,5 @@ async def token(body: TokenIn, services: ServicesDep) -> FastJSON:
         )
     if isinstance(result, NeobankError):
         raise result  # after commit: the failed attempt is counted
-    return FastJSON(result)
+    # A bearer token must not be kept by caches on the way (RFC 6749 section 5.1).
+    return FastJSON(result, headers={"Cache-Control": "no-store"})

@@ -21,8 +21,9 @@ __all__ = [
 
 _STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-# No control characters: PostgreSQL refuses NUL in text, and a name is printed on statements.
-_PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
+# No control characters (C0, DEL, C1), line separators or bidirectional overrides: a name is
+# printed on statements and screens, where those could break lines or reorder what is shown.
+_PRINTABLE = r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]+$"
 BIRTH_DATE_MIN = date(1900, 1, 1)
 PUBLIC_KEY_TEXT_MAX = 1024
 
