@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
@@ -12,26 +12,21 @@ from neobank.api.deps import Caller, IdempotencyKey, Ops, ServicesDep, claim_for
 from neobank.api.responses import FastJSON, answer_response
 from neobank.pagination import PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX
 from neobank.payments import hold_service, holds
-from neobank.payments.schemas import HoldCaptureIn, HoldIn, HoldOut, HoldPage, ProblemOut
+from neobank.payments.schemas import (
+    KEY_PROBLEMS,
+    HoldCaptureIn,
+    HoldIn,
+    HoldOut,
+    HoldPage,
+    problem_responses,
+)
 from neobank.payments.submit import PaymentDeps
 
 router = APIRouter(tags=["holds"])
 
 
-def _problems(codes: dict[int, str]) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI entries for the problem answers of a route: by status, their stable codes."""
-    return {
-        status: {"model": ProblemOut, "description": description}
-        for status, description in codes.items()
-    }
-
-
-_KEY_PROBLEMS = {
-    400: "`idempotency_key_required`",
-    403: "`forbidden`: a customer token",
-    409: "`idempotency_key_in_use`",
-}
-_RESOLVE_PROBLEMS = _KEY_PROBLEMS | {
+_OPS_KEY_PROBLEMS = KEY_PROBLEMS | {403: "`forbidden`: a customer token"}
+_RESOLVE_PROBLEMS = _OPS_KEY_PROBLEMS | {
     404: "`hold_not_found`",
     409: "`hold_already_resolved`, `idempotency_key_in_use`",
 }
@@ -45,8 +40,8 @@ def _deps(services: ServicesDep) -> PaymentDeps:
     "/v1/holds",
     status_code=201,
     response_model=HoldOut,
-    responses=_problems(
-        _KEY_PROBLEMS
+    responses=problem_responses(
+        _OPS_KEY_PROBLEMS
         | {
             404: "`account_not_found`",
             422: "`insufficient_funds`, `currency_mismatch`, `account_closed`, "
@@ -70,7 +65,7 @@ async def place_hold(
 @router.post(
     "/v1/holds/{hold_id}/capture",
     response_model=HoldOut,
-    responses=_problems(
+    responses=problem_responses(
         _RESOLVE_PROBLEMS
         | {
             422: "`hold_expired`, `exceeds_hold_amount`, `account_closed`, "
@@ -97,7 +92,9 @@ async def capture_hold(
 @router.post(
     "/v1/holds/{hold_id}/void",
     response_model=HoldOut,
-    responses=_problems(_RESOLVE_PROBLEMS | {422: "`hold_expired`, `idempotency_key_mismatch`"}),
+    responses=problem_responses(
+        _RESOLVE_PROBLEMS | {422: "`hold_expired`, `idempotency_key_mismatch`"}
+    ),
 )
 async def void_hold(
     hold_id: uuid.UUID, request: Request, caller: Ops, services: ServicesDep, key: IdempotencyKey
@@ -111,7 +108,7 @@ async def void_hold(
 @router.get(
     "/v1/holds/{hold_id}",
     response_model=HoldOut,
-    responses=_problems({404: "`hold_not_found` (also for another customer's hold)"}),
+    responses=problem_responses({404: "`hold_not_found` (also for another customer's hold)"}),
 )
 async def get_hold(hold_id: uuid.UUID, caller: Caller, services: ServicesDep) -> FastJSON:
     """The hold: `pending`, `captured`, `voided`, or `expired` once `expires_at` has passed
@@ -122,7 +119,7 @@ async def get_hold(hold_id: uuid.UUID, caller: Caller, services: ServicesDep) ->
 @router.get(
     "/v1/holds",
     response_model=HoldPage,
-    responses=_problems({404: "`account_not_found` (also for another customer's account)"}),
+    responses=problem_responses({404: "`account_not_found` (also for another customer's account)"}),
 )
 async def list_holds(
     account_id: uuid.UUID,

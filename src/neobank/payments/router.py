@@ -16,6 +16,7 @@ from neobank.payments import pricing, service
 from neobank.payments.errors import ReportRangeInvalid
 from neobank.payments.holds_router import router as holds_router
 from neobank.payments.schemas import (
+    KEY_PROBLEMS,
     BatchIn,
     BatchOut,
     DepositIn,
@@ -27,6 +28,7 @@ from neobank.payments.schemas import (
     PromotionOut,
     TransferIn,
     TransferOut,
+    problem_responses,
 )
 from neobank.payments.submit import PaymentDeps
 
@@ -38,7 +40,20 @@ def _deps(services: Services) -> PaymentDeps:
     return PaymentDeps(services.pool, services.engine, services.fees, services.inflight)
 
 
-@router.post("/v1/transfers", status_code=201, response_model=TransferOut)
+@router.post(
+    "/v1/transfers",
+    status_code=201,
+    response_model=TransferOut,
+    responses=problem_responses(
+        KEY_PROBLEMS
+        | {
+            404: "`account_not_found`: unknown, or (customer token) not the caller's source",
+            422: "`insufficient_funds` (amount plus fee), `currency_mismatch`, `same_account`, "
+            "`account_closed`, `account_frozen`, `limit_exceeded`, `idempotency_key_mismatch`, "
+            "`validation_error`",
+        }
+    ),
+)
 async def create_transfer(
     body: TransferIn, request: Request, caller: Caller, services: ServicesDep, key: IdempotencyKey
 ) -> Response:
@@ -49,22 +64,51 @@ async def create_transfer(
     return answer_response(answer.answer, replayed=answer.replayed)
 
 
-@router.get("/v1/transfers/{transfer_id}", response_model=TransferOut)
+@router.get(
+    "/v1/transfers/{transfer_id}",
+    response_model=TransferOut,
+    responses=problem_responses({404: "`transfer_not_found` (also: not the customer's)"}),
+)
 async def get_transfer(transfer_id: uuid.UUID, caller: Caller, services: ServicesDep) -> FastJSON:
     return FastJSON(await service.get_transfer(services.pool, transfer_id, caller.customer_id))
 
 
-@router.post("/v1/transfers/batch", response_model=BatchOut)
+@router.post(
+    "/v1/transfers/batch",
+    response_model=BatchOut,
+    responses=problem_responses(
+        KEY_PROBLEMS
+        | {403: "`forbidden`: a customer token", 413: "`request_too_large` (over 4 MiB)"}
+    ),
+)
 async def create_batch(
     body: BatchIn, request: Request, caller: Ops, services: ServicesDep, key: IdempotencyKey
 ) -> Response:
-    """Ops: up to 8190 transfers, each idempotent by its own id, all in one ledger commit."""
+    """Ops: 1 to 8190 transfers, all in one ledger commit; each stands or falls alone.
+
+    Each item's `id` (a client-chosen UUID) makes it idempotent: sent again, under any key, it
+    answers `exists` and moves nothing. Results come in input order: `posted`, `exists`, or
+    `failed` with the item's `code` (the codes of POST /v1/transfers, and
+    `transfer_id_conflict` for an id already used by a different transfer)."""
     claim = claim_for(request, caller, key, body.model_dump(mode="json"))
     answer = await service.submit_batch(_deps(services), body, claim)
     return answer_response(answer.answer, replayed=answer.replayed)
 
 
-@router.post("/v1/deposits", status_code=201, response_model=TransferOut)
+@router.post(
+    "/v1/deposits",
+    status_code=201,
+    response_model=TransferOut,
+    responses=problem_responses(
+        KEY_PROBLEMS
+        | {
+            403: "`forbidden`: a customer token",
+            404: "`account_not_found`",
+            422: "`currency_mismatch`, `account_closed`, `idempotency_key_mismatch`, "
+            "`validation_error`",
+        }
+    ),
+)
 async def create_deposit(
     body: DepositIn, request: Request, caller: Ops, services: ServicesDep, key: IdempotencyKey
 ) -> Response:
@@ -91,7 +135,14 @@ async def list_fee_rules(caller: Caller, services: ServicesDep) -> FastJSON:
     return FastJSON(await pricing.list_rules(services.pool))
 
 
-@router.post("/v1/fees/promotions", status_code=201, response_model=PromotionOut)
+@router.post(
+    "/v1/fees/promotions",
+    status_code=201,
+    response_model=PromotionOut,
+    responses=problem_responses(
+        KEY_PROBLEMS | {422: "`promotion_invalid`, `idempotency_key_mismatch`, `validation_error`"}
+    ),
+)
 async def create_promotion(
     body: PromotionIn, request: Request, caller: Ops, services: ServicesDep, key: IdempotencyKey
 ) -> Response:
@@ -109,7 +160,13 @@ async def list_promotions(caller: Caller, services: ServicesDep) -> FastJSON:
     return FastJSON(await pricing.list_promotions(services.pool))
 
 
-@router.get("/v1/reports/fees", response_model=FeeReportOut)
+@router.get(
+    "/v1/reports/fees",
+    response_model=FeeReportOut,
+    responses=problem_responses(
+        {403: "`forbidden`", 422: "`report_range_invalid`, `validation_error`"}
+    ),
+)
 async def fee_report(
     caller: Ops,
     services: ServicesDep,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
@@ -29,6 +29,7 @@ __all__ = [
     "PromotionOut",
     "TransferIn",
     "TransferOut",
+    "problem_responses",
 ]
 
 BATCH_ITEMS_MAX = 8190
@@ -198,3 +199,19 @@ class ProblemOut(BaseModel):
     status: int
     detail: str
     code: str
+
+
+def problem_responses(codes: dict[int, str]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the problem answers of a route: by status, their stable codes."""
+    return {
+        status: {"model": ProblemOut, "description": description}
+        for status, description in codes.items()
+    }
+
+
+# What every POST under an Idempotency-Key may answer besides its own errors.
+KEY_PROBLEMS = {
+    400: "`idempotency_key_required`",
+    409: "`idempotency_key_in_use`",
+    422: "`idempotency_key_mismatch`, `validation_error`",
+}
