@@ -1,21 +1,25 @@
 """Idempotency keys: claimed, answered and replayed atomically with the work they guard."""
 
 from neobank.idempotency.service import (
+    KEY_RETENTION_HOURS,
     Claim,
     InFlight,
     StoredAnswer,
     claim_many,
     fetch_answer,
+    purge_expired,
     request_hash,
     store_many,
 )
 
 __all__ = [
+    "KEY_RETENTION_HOURS",
     "Claim",
     "InFlight",
     "StoredAnswer",
     "claim_many",
     "fetch_answer",
+    "purge_expired",
     "request_hash",
     "store_many",
 ]

@@ -26,6 +26,7 @@ __all__ = [
     "StoredAnswer",
     "claim_many",
     "fetch_answer",
+    "purge_expired",
     "request_hash",
     "store_many",
 ]
@@ -129,6 +130,7 @@ async def fetch_answer(
 
 
 async def purge_expired(conn: asyncpg.Connection | asyncpg.Pool) -> int:
+    """Delete the keys stored more than `KEY_RETENTION_HOURS` ago; returns how many."""
     result = await conn.execute(
         "DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(hours => $1)",
         KEY_RETENTION_HOURS,
