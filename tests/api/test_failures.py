@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import asyncpg
 import httpx
 import pytest
+import structlog
 from fastapi import FastAPI
 
 from neobank.db.urls import asyncpg_url
@@ -38,7 +39,22 @@ async def test_readiness_fails_without_a_database(
     assert (await client.get("/healthz")).status_code == 200
 
 
-async def test_an_unexpected_error_is_a_plain_500(app: FastAPI, broken_database: None) -> None:
+@pytest.fixture
+def plain_logs() -> Iterator[None]:
+    """Plain-text tracebacks: rich's pretty ones take seconds to render."""
+    saved = structlog.get_config()
+    structlog.configure(
+        processors=[structlog.processors.format_exc_info, structlog.processors.KeyValueRenderer()]
+    )
+    try:
+        yield
+    finally:
+        structlog.configure(**saved)
+
+
+async def test_an_unexpected_error_is_a_plain_500(
+    app: FastAPI, broken_database: None, plain_logs: None
+) -> None:
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(
         transport=transport,
