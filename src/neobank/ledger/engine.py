@@ -49,6 +49,7 @@ _RETRYABLE = (
     asyncpg.exceptions.SerializationError,
     asyncpg.exceptions.UniqueViolationError,
 )
+_CONNECTION_LOST = (OSError, asyncpg.exceptions.ConnectionDoesNotExistError)
 
 
 @dataclass
@@ -126,17 +127,22 @@ class LedgerEngine:
             metrics.LEDGER_QUEUE_DEPTH.set(self._queue.qsize())
             try:
                 await self._commit_isolating_failures(batch)
+            except asyncio.CancelledError:
+                # Stopping mid-batch: the transaction rolls back (or, if COMMIT was already
+                # sent, may have committed); either way the caller retries with its key.
+                _fail(batch, LedgerUnavailable("the ledger stopped during this request"))
+                raise
             except Exception as exc:  # the engine task must never die
                 log.exception("ledger.batch_failed", submissions=len(batch))
-                for sub in batch:
-                    if not sub.future.done():
-                        sub.future.set_exception(exc)
+                _fail(batch, exc)
 
     async def _commit_isolating_failures(self, batch: list[Submission]) -> None:
         try:
             await self._commit_with_retries(batch)
-        except (asyncpg.PostgresError, AssertionError, OSError) as exc:
-            if len(batch) == 1 or isinstance(exc, OSError):
+        except Exception as exc:
+            # Any failure but a lost connection may belong to one submission alone: a row
+            # writer's constraint, a render that raised (not only a PostgresError).
+            if len(batch) == 1 or isinstance(exc, _CONNECTION_LOST):
                 raise
             # One bad submission must not sink its neighbours: commit them one by one.
             log.warning("ledger.batch_split", submissions=len(batch), error=str(exc))
@@ -166,12 +172,13 @@ class LedgerEngine:
 
     async def _commit(self, batch: list[Submission]) -> list[Answer | NeobankError]:
         started = time.perf_counter()
-        now = datetime.now(UTC)
         async with self._pool.acquire() as conn, conn.transaction():
-            owned = await claim_many(conn, [s.claim for s in batch if s.claim])
-            live = [s for s in batch if s.claim is None or (s.claim.scope, s.claim.key) in owned]
+            live = await _claim(conn, batch)
             chains = [chain for sub in live for chain in sub.chains]
             accounts = await store.lock_accounts(conn, sorted(touched_account_ids(chains)))
+            # Read the clock once the locks are held, so that expiry and the daily limit are
+            # judged at the time the batch really applies, and created_at follows lock order.
+            now = datetime.now(UTC)
             existing = await store.load_existing(conn, [t.id for c in chains for t in c])
             pendings = await store.load_pendings(
                 conn, [t.pending_id for c in chains for t in c if t.pending_id]
@@ -215,6 +222,34 @@ class LedgerEngine:
         for writer, rows in writes.items():
             await writer(conn, rows)
         return by_sub
+
+
+def _fail(batch: Sequence[Submission], exc: BaseException) -> None:
+    for sub in batch:
+        if not sub.future.done():
+            sub.future.set_exception(exc)
+
+
+async def _claim(conn: asyncpg.Connection, batch: Sequence[Submission]) -> list[Submission]:
+    """Claim the batch's idempotency keys; return the submissions that do work in it.
+
+    A key claimed before (and committed) by another transaction is replayed. Within the batch
+    the first submission with a key owns it, and a duplicate replays what that one stores.
+    """
+    first: dict[tuple[str, str], Submission] = {}
+    for sub in batch:
+        if sub.claim is not None:
+            first.setdefault((sub.claim.scope, sub.claim.key), sub)
+    owned = await claim_many(conn, [sub.claim for sub in first.values() if sub.claim])
+    return [
+        sub
+        for sub in batch
+        if sub.claim is None
+        or (
+            (sub.claim.scope, sub.claim.key) in owned
+            and first[(sub.claim.scope, sub.claim.key)] is sub
+        )
+    ]
 
 
 async def _replay(conn: asyncpg.Connection, sub: Submission) -> Answer | NeobankError:
