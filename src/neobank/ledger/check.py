@@ -41,14 +41,20 @@ journal AS (
            sum(CASE side WHEN 'D' THEN amount ELSE 0 END) AS jd,
            sum(CASE side WHEN 'C' THEN amount ELSE 0 END) AS jc
     FROM journal_entries GROUP BY account_id
+),
+latest AS (
+    SELECT DISTINCT ON (account_id) account_id, balance_after
+    FROM journal_entries ORDER BY account_id, seq DESC
 )
 SELECT a.id, a.currency, a.debits_posted, a.credits_posted, a.debits_pending, a.credits_pending,
        coalesce(c.dp, 0) AS dp, coalesce(c.cp, 0) AS cp,
        coalesce(c.dpe, 0) AS dpe, coalesce(c.cpe, 0) AS cpe,
-       coalesce(j.jd, 0) AS jd, coalesce(j.jc, 0) AS jc
+       coalesce(j.jd, 0) AS jd, coalesce(j.jc, 0) AS jc,
+       coalesce(l.balance_after, 0) AS balance_after
 FROM ledger_accounts a
 LEFT JOIN computed c ON c.account_id = a.id
 LEFT JOIN journal j ON j.account_id = a.id
+LEFT JOIN latest l ON l.account_id = a.id
 """
 
 
@@ -64,9 +70,25 @@ async def check_ledger(conn: asyncpg.Connection) -> dict[str, Any]:
     currencies: dict[str, dict[str, int]] = {}
     mismatches: list[dict[str, Any]] = []
     for row in rows:
-        totals = currencies.setdefault(row["currency"], {"debits": 0, "credits": 0})
+        totals = currencies.setdefault(
+            row["currency"],
+            {"debits": 0, "credits": 0, "debits_pending": 0, "credits_pending": 0},
+        )
         totals["debits"] += row["debits_posted"]
         totals["credits"] += row["credits_posted"]
+        totals["debits_pending"] += row["debits_pending"]
+        totals["credits_pending"] += row["credits_pending"]
+        net_posted = row["credits_posted"] - row["debits_posted"]
+        if net_posted != row["balance_after"]:
+            # The running balance of the journal must end where the counters stand.
+            mismatches.append(
+                {
+                    "account_id": str(row["id"]),
+                    "counter": "balance_after",
+                    "stored": net_posted,
+                    "from_journal": int(row["balance_after"]),
+                }
+            )
         expected = {
             "debits_posted": (row["dp"], row["jd"]),
             "credits_posted": (row["cp"], row["jc"]),
@@ -88,6 +110,10 @@ async def check_ledger(conn: asyncpg.Connection) -> dict[str, Any]:
     for currency, totals in currencies.items():
         if totals["debits"] != totals["credits"]:
             mismatches.append({"currency": currency, "problem": "debits differ from credits"})
+        if totals["debits_pending"] != totals["credits_pending"]:
+            mismatches.append(
+                {"currency": currency, "problem": "pending debits differ from pending credits"}
+            )
     return {
         "balanced": not mismatches,
         "accounts_checked": len(rows),
