@@ -223,3 +223,33 @@ async def test_concurrent_transfers_never_overdraw(
     assert await bank.balance(payee["id"]) == 9_000
     assert await fee_income(db) == 900
     assert (await bank.check())["balanced"] is True
+
+
+async def test_a_memo_must_be_one_printable_line(bank: BankDriver) -> None:
+    a = await bank.account(funded=10_000)
+    b = await bank.account()
+    for memo in ("two\nlines", "bell\x07", "nul\x00", "sep\u2028"):
+        body = {
+            "from_account_id": a["id"],
+            "to_account_id": b["id"],
+            "amount": 1,
+            "currency": "KRW",
+            "memo": memo,
+        }
+        response = await bank.post("/v1/transfers", body)
+        assert response.status_code == 422, (memo, response.text)
+        assert response.headers["content-type"].startswith("application/problem+json")
+    ok = await bank.transfer(
+        a["id"],
+        b["id"],
+        1,
+    )
+    assert ok.status_code == 201
+    korean = {
+        "from_account_id": a["id"],
+        "to_account_id": b["id"],
+        "amount": 1,
+        "currency": "KRW",
+        "memo": "저녁 식사 🍜",
+    }
+    assert (await bank.post("/v1/transfers", korean)).status_code == 201

@@ -29,6 +29,7 @@ from neobank.ledger.chart import ensure_bank_books
 from neobank.ledger.engine import LedgerEngine
 from neobank.ledger.router import router as ledger_router
 from neobank.observability import metrics
+from neobank.observability.logging import configure_logging
 from neobank.payments.fees import FeeBook
 from neobank.payments.router import router as payments_router
 from neobank.workers.runner import BackgroundWorkers
@@ -44,6 +45,7 @@ POOL_SIZE_MAX = 20
 def create_app(settings: Settings | None = None, *, run_workers: bool | None = None) -> FastAPI:
     """Build the app. The database must be migrated already (`neobank serve` does it)."""
     settings = settings or load_settings()
+    configure_logging(json=settings.log_json)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

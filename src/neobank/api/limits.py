@@ -11,8 +11,8 @@ from neobank.errors import problem_document
 __all__ = ["BATCH_BODY_BYTES_MAX", "BODY_BYTES_MAX", "BodySizeLimit"]
 
 BODY_BYTES_MAX = 64 * 1024
-# 8190 batch items at ~200 bytes each, with room for long memos.
-BATCH_BODY_BYTES_MAX = 4 * 1024 * 1024
+# 8190 batch items of ~200 bytes, or ~600 with a 140-character Korean memo (UTF-8).
+BATCH_BODY_BYTES_MAX = 8 * 1024 * 1024
 _LARGE_BODY_PATHS = ("/v1/transfers/batch",)
 
 

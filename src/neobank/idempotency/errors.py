@@ -19,7 +19,7 @@ class IdempotencyError(NeobankError):
 class IdempotencyKeyMissing(IdempotencyError):
     status = 400
     code = "idempotency_key_required"
-    title = "An Idempotency-Key header (1-255 characters) is required on this request"
+    title = "An Idempotency-Key header (1-255 printable ASCII characters) is required"
 
 
 class IdempotencyKeyMismatch(IdempotencyError):

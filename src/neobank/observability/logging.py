@@ -10,8 +10,11 @@ __all__ = ["configure_logging"]
 
 
 def configure_logging(*, json: bool = False, level: int = logging.INFO) -> None:
+    # Plain tracebacks: rich's pretty ones cost seconds per exception under load.
     renderer: structlog.typing.Processor = (
-        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer()
+        structlog.processors.JSONRenderer()
+        if json
+        else structlog.dev.ConsoleRenderer(exception_formatter=structlog.dev.plain_traceback)
     )
     structlog.configure(
         processors=[

@@ -38,7 +38,11 @@ MEMO_LENGTH_MAX = 140
 Amount = Annotated[StrictInt, Field(gt=0, le=AMOUNT_MAX_MINOR, description="minor units")]
 FeeAmount = Annotated[StrictInt, Field(ge=0, le=AMOUNT_MAX_MINOR, description="minor units")]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217")]
-Memo = Annotated[str | None, Field(default=None, max_length=MEMO_LENGTH_MAX)]
+# A memo is one line of printable text: no control characters (NUL cannot even be stored).
+_ONE_PRINTABLE_LINE = r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]*$"
+Memo = Annotated[
+    str | None, Field(default=None, max_length=MEMO_LENGTH_MAX, pattern=_ONE_PRINTABLE_LINE)
+]
 FeeKind = Literal["internal", "interbank", "atm_withdrawal", "partner"]
 
 _STRICT = ConfigDict(extra="forbid")
