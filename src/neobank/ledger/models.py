@@ -62,6 +62,14 @@ transfers = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     CheckConstraint("amount > 0", name="ck_transfer_amount_positive"),
     CheckConstraint("debit_account_id <> credit_account_id", name="ck_transfer_two_accounts"),
+    CheckConstraint(
+        "((flags & 2) <> 0)::int + ((flags & 4) <> 0)::int + ((flags & 8) <> 0)::int <= 1",
+        name="ck_transfer_one_phase",
+    ),
+    CheckConstraint(
+        "(pending_id IS NOT NULL) = ((flags & 12) <> 0)", name="ck_transfer_pending_id"
+    ),
+    CheckConstraint("timeout_s >= 0", name="ck_transfer_timeout"),
     Index(
         "ux_transfers_pending_id",
         "pending_id",
@@ -90,4 +98,14 @@ journal_entries = Table(
     CheckConstraint("amount > 0", name="ck_journal_amount_positive"),
     Index("ix_journal_account_seq", "account_id", "seq"),
     Index("ix_journal_transfer", "transfer_id"),
+)
+
+# One row per transaction that touched the books, while it runs: its insert queues the
+# deferred check that the transaction's transfers, journal and counters agree at COMMIT
+# (see the triggers of migration 0001). Unlogged: it is empty whenever no transaction runs.
+ledger_commit_checks = Table(
+    "ledger_commit_checks",
+    metadata,
+    Column("txid", BigInteger, primary_key=True, autoincrement=False),
+    prefixes=["UNLOGGED"],
 )
