@@ -25,6 +25,9 @@ def run_migrations_online() -> None:
                 context.run_migrations()
             connection.commit()
         finally:
+            # After a failed migration the transaction is aborted: roll it back first, or the
+            # unlock fails too and hides the migration's own error.
+            connection.rollback()
             connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
             connection.commit()
     engine.dispose()
