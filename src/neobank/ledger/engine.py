@@ -253,7 +253,8 @@ async def _claim(conn: asyncpg.Connection, batch: Sequence[Submission]) -> list[
 
 
 async def _replay(conn: asyncpg.Connection, sub: Submission) -> Answer | NeobankError:
-    """The answer stored under a key that another transaction claimed and committed."""
+    """The answer stored under a key claimed by another transaction (committed), or by an
+    earlier submission of this batch (stored a moment ago in this transaction)."""
     assert sub.claim is not None
     try:
         stored = await fetch_answer(conn, sub.claim)
