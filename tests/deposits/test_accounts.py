@@ -162,17 +162,12 @@ async def test_balances_follow_the_money(bank: BankDriver, db: asyncpg.Connectio
     second = (await bank.client.get(f"/v1/accounts/{b['id']}")).json()
     assert (first["balance"], first["available_balance"]) == (75_000, 75_000)
     assert (second["balance"], second["available_balance"]) == (25_000, 25_000)
-    # A hold (a pending debit) lowers the available balance, not the balance. The hold is
-    # made behind the API, as a pending debit against the bank's cash book.
-    cash = await db.fetchval("SELECT id FROM ledger_accounts WHERE code = 1000 LIMIT 1")
-    await db.execute(
-        "UPDATE ledger_accounts SET "
-        "debits_pending = debits_pending + CASE WHEN id = $1 THEN 5000 ELSE 0 END, "
-        "credits_pending = credits_pending + CASE WHEN id = $2 THEN 5000 ELSE 0 END "
-        "WHERE id IN ($1, $2)",
-        uuid.UUID(str(a["id"])),
-        cash,
+    # A hold (a pending debit) lowers the available balance, not the balance.
+    hold = await bank.post(
+        "/v1/holds",
+        {"account_id": a["id"], "amount": 5000, "currency": "KRW", "timeout_seconds": 3600},
     )
+    assert hold.status_code == 201, hold.text
     held = (await bank.client.get(f"/v1/accounts/{a['id']}")).json()
     assert (held["balance"], held["available_balance"]) == (75_000, 70_000)
 

@@ -6,7 +6,12 @@ import uuid
 
 import asyncpg
 import httpx
+from fastapi import FastAPI
 
+from neobank.idempotency import StoredAnswer
+from neobank.ledger.chart import AccountCode, bank_account_id
+from neobank.ledger.domain import TransferFlags, TransferSpec
+from neobank.ledger.engine import Rendered, Submission
 from tests.conftest import BankDriver
 from tests.customers.helpers import bearer, customer_token
 
@@ -92,18 +97,24 @@ async def test_a_frozen_account_can_close_at_zero(bank: BankDriver) -> None:
     assert (await set_status(bank, account["id"], "closed")).json()["status"] == "closed"
 
 
-async def test_holds_keep_an_account_open(bank: BankDriver, db: asyncpg.Connection) -> None:
+async def test_holds_keep_an_account_open(bank: BankDriver, app: FastAPI) -> None:
     account = await bank.account()
-    cash = await db.fetchval("SELECT id FROM ledger_accounts WHERE code = 1000 LIMIT 1")
-    # A pending credit (money on its way in), made behind the API.
-    await db.execute(
-        "UPDATE ledger_accounts SET "
-        "debits_pending = debits_pending + CASE WHEN id = $2 THEN 700 ELSE 0 END, "
-        "credits_pending = credits_pending + CASE WHEN id = $1 THEN 700 ELSE 0 END "
-        "WHERE id IN ($1, $2)",
-        uuid.UUID(str(account["id"])),
-        cash,
+    # A pending credit (money on its way in) straight through the ledger engine.
+    cash = bank_account_id(AccountCode.CASH, "KRW")
+    incoming = TransferSpec(
+        id=uuid.uuid4(),
+        debit_account_id=cash,
+        credit_account_id=uuid.UUID(str(account["id"])),
+        amount=700,
+        currency="KRW",
+        code=2,
+        flags=int(TransferFlags.PENDING),
+        timeout_s=3600,
     )
+    answer = await app.state.services.engine.submit(
+        Submission([[incoming]], lambda outcomes, at: Rendered(StoredAnswer(200, {})))
+    )
+    assert answer.outcomes is not None and answer.outcomes[0].ok
     response = await set_status(bank, account["id"], "closed")
     assert response.status_code == 422
     assert code(response) == "invalid_status_change"
