@@ -247,3 +247,19 @@ async def test_devices_lock_independently(
         await fail_once(bank.client, device)
     assert (await failures(db, device))[1] is not None
     await login(bank.client, other)
+
+
+async def test_old_challenges_are_purged(bank: BankDriver, db: asyncpg.Connection) -> None:
+    from neobank.customers.auth import purge_challenges
+
+    customer = await bank.customer()
+    device = await register_device(bank.client, customer["id"])
+    fresh = await challenge(bank.client, device)
+    stale = await challenge(bank.client, device)
+    await db.execute(
+        "UPDATE auth_challenges SET expires_at = now() - interval '25 hours' WHERE challenge = $1",
+        stale,
+    )
+    assert await purge_challenges(db) == 1
+    left = {r["challenge"] for r in await db.fetch("SELECT challenge FROM auth_challenges")}
+    assert left == {fresh}

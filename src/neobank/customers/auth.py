@@ -178,3 +178,15 @@ def _verifies(public_key: bytes, challenge: str, signature: str) -> bool:
     except (CryptoInvalidSignature, ValueError):
         return False
     return True
+
+
+# Expired challenges are kept this long (for investigating a device's lockout), then purged.
+CHALLENGE_RETENTION_HOURS = 24
+
+
+async def purge_challenges(conn: asyncpg.Connection | asyncpg.Pool) -> int:
+    result = await conn.execute(
+        "DELETE FROM auth_challenges WHERE expires_at < now() - make_interval(hours => $1)",
+        CHALLENGE_RETENTION_HOURS,
+    )
+    return int(result.split()[-1])

@@ -48,6 +48,8 @@ auth_challenges = Table(
     Column("device_id", Uuid, ForeignKey("devices.id"), nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Column("used_at", DateTime(timezone=True), nullable=True),
+    Index("ix_auth_challenges_expires_at", "expires_at"),
+    Index("ix_auth_challenges_device", "device_id"),
 )
 
 bank_secrets = Table(

@@ -138,10 +138,12 @@ async def change_status(
         ledger["balance"] or ledger["debits_pending"] or ledger["credits_pending"]
     ):
         raise InvalidStatusChange("only an account with a zero balance and no holds can close")
-    flags = (
-        ledger["flags"] & ~(AccountFlags.DEBITS_BLOCKED | AccountFlags.CLOSED)
-    ) | _STATUS_FLAGS[status]
-    await conn.execute("UPDATE ledger_accounts SET flags = $2 WHERE id = $1", account_id, flags)
+    await ledger_store.set_account_flags(
+        conn,
+        account_id,
+        set_flags=_STATUS_FLAGS[status],
+        clear_flags=int(AccountFlags.DEBITS_BLOCKED | AccountFlags.CLOSED),
+    )
     await conn.execute("UPDATE accounts SET status = $2 WHERE id = $1", account_id, status)
     out = await get_account(conn, account_id)
     await write_events(

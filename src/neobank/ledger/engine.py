@@ -70,6 +70,13 @@ class Answer:
 
 @dataclass
 class Submission:
+    """One request's chains, its idempotency claim, and how its outcomes become an answer.
+
+    `render` must be a pure function of its arguments: the engine calls it again whenever it
+    retries a transaction (deadlock, collision with another process) or splits a batch, and
+    only the last call's answer, events and rows are committed.
+    """
+
     chains: list[list[TransferSpec]]
     render: Callable[[list[ItemOutcome], datetime], Rendered]
     claim: Claim | None = None

@@ -194,3 +194,15 @@ async def create_account(
         flags,
         daily_debit_limit,
     )
+
+
+async def set_account_flags(
+    conn: asyncpg.Connection, account_id: UUID, set_flags: int, clear_flags: int
+) -> None:
+    """Set and clear an account's flags (freeze, close): the one way other domains change them."""
+    await conn.execute(
+        "UPDATE ledger_accounts SET flags = (flags & ~$3::int) | $2::int WHERE id = $1",
+        account_id,
+        set_flags,
+        clear_flags,
+    )

@@ -119,6 +119,11 @@ class ExceedsHoldAmount(PaymentError):
     title = "A capture may take at most the amount held"
 
 
+class BalanceLimitReached(PaymentError):
+    code = "balance_limit_reached"
+    title = "The account's balance would exceed what the ledger can hold"
+
+
 class LedgerRejected(PaymentError):
     code = "ledger_rejected"
     title = "The ledger rejected the transfer"
@@ -134,6 +139,7 @@ _BY_RESULT: dict[ResultCode, type[PaymentError]] = {
     ResultCode.ACCOUNT_NOT_FOUND: PaymentAccountNotFound,
     ResultCode.EXISTS_WITH_DIFFERENT_FIELDS: TransferIdConflict,
     ResultCode.AMOUNT_INVALID: AmountInvalid,
+    ResultCode.OVERFLOW: BalanceLimitReached,
     # Only holds use two-phase transfers in payments.
     ResultCode.PENDING_NOT_FOUND: HoldNotFound,
     ResultCode.PENDING_ALREADY_RESOLVED: HoldAlreadyResolved,

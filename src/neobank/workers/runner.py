@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 import asyncpg
 import structlog
 
+from neobank.customers.auth import purge_challenges
 from neobank.idempotency.service import purge_expired
 from neobank.ledger.engine import LedgerEngine
 from neobank.ledger.expiry import void_expired_pendings
@@ -40,6 +41,7 @@ class BackgroundWorkers:
                 lambda: void_expired_pendings(pool, engine, datetime.now(UTC)),
             ),
             Job("purge_idempotency_keys", 7_261_200_002, 3600.0, lambda: purge_expired(pool)),
+            Job("purge_auth_challenges", 7_261_200_003, 600.0, lambda: purge_challenges(pool)),
         ]
         self._tasks: list[asyncio.Task[None]] = []
 
