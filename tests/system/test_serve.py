@@ -84,3 +84,20 @@ async def test_concurrent_transfers_across_two_processes(
         for transfer in posted[:20]:
             got = await client.get(f"/v1/transfers/{transfer['id']}")
             assert got.json()["amount"] == transfer["amount"]
+
+
+async def test_metrics_add_up_over_worker_processes(server_factory: type[ServerProcess]) -> None:
+    server = server_factory(workers=2)
+    server.start()
+    async with httpx.AsyncClient(base_url=server.base_url, headers=HEADERS, timeout=30) as client:
+        for _ in range(40):
+            assert (await client.get("/healthz")).status_code == 200
+        text = (await client.get("/metrics")).text
+    lines = [
+        line
+        for line in text.splitlines()
+        if line.startswith("neobank_http_requests_total{") and 'route="/healthz"' in line
+    ]
+    assert lines, text[:2000]
+    # Whichever process answers /metrics, it reports what both processes served.
+    assert sum(float(line.rsplit(" ", 1)[1]) for line in lines) >= 40

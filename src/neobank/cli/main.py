@@ -55,6 +55,8 @@ def serve(
     # Child processes reach the same database without starting their own embedded server.
     os.environ["NEOBANK_DATABASE_URL"] = database_url
     os.environ["NEOBANK_RUN_WORKERS"] = "0" if no_workers else "1"
+    if workers > 1:
+        _share_metrics_between_workers()
     console.print(f"neobank listening on http://{host}:{port} (OpenAPI at /docs)")
     uvicorn.run(
         "neobank.api.app:create_app",
@@ -67,6 +69,17 @@ def serve(
         log_level="warning",
         access_log=False,
     )
+
+
+def _share_metrics_between_workers() -> None:
+    """Worker processes write their metrics to files that /metrics sums (prometheus_client's
+    multiprocess mode); the directory is emptied at start so old processes do not count."""
+    import shutil
+
+    directory = load_settings().data_dir / "metrics"
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
 
 
 @app.command()

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram
+import os
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 
 __all__ = [
     "HTTP_REQUESTS",
@@ -11,6 +20,7 @@ __all__ = [
     "LEDGER_COMMIT_SECONDS",
     "LEDGER_QUEUE_DEPTH",
     "LEDGER_REJECTED",
+    "render_metrics",
 ]
 
 HTTP_REQUESTS = Counter(
@@ -32,5 +42,19 @@ LEDGER_COMMIT_SECONDS = Histogram(
     "Time to apply and commit one ledger batch",
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
 )
-LEDGER_QUEUE_DEPTH = Gauge("neobank_ledger_queue_depth", "Submissions waiting for the engine")
+LEDGER_QUEUE_DEPTH = Gauge(
+    "neobank_ledger_queue_depth",
+    "Submissions waiting for the engine",
+    multiprocess_mode="livesum",
+)
 LEDGER_REJECTED = Counter("neobank_ledger_rejected_total", "Submissions refused: queue full")
+
+
+def render_metrics() -> bytes:
+    """This process's metrics, or, under `serve --workers N` (PROMETHEUS_MULTIPROC_DIR set by
+    the CLI), the sum over every worker process."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry)
+    return generate_latest()
