@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import structlog
@@ -29,6 +28,7 @@ from neobank.ledger.chart import ensure_bank_books
 from neobank.ledger.engine import LedgerEngine
 from neobank.ledger.router import router as ledger_router
 from neobank.observability import metrics
+from neobank.observability.http import RequestMetrics
 from neobank.observability.logging import configure_logging
 from neobank.payments.fees import FeeBook
 from neobank.payments.router import router as payments_router
@@ -86,7 +86,7 @@ def create_app(settings: Settings | None = None, *, run_workers: bool | None = N
     # The last added runs first: the size limit bounds what StorableText reads.
     app.add_middleware(StorableText)
     app.add_middleware(BodySizeLimit)
-    app.middleware("http")(_observe)
+    app.add_middleware(RequestMetrics)
     for router in (customers_router, deposits_router, payments_router, ledger_router):
         app.include_router(router)
     _add_operational_routes(app)
@@ -99,18 +99,6 @@ def _workers_enabled(run_workers: bool | None) -> bool:
     if run_workers is not None:
         return run_workers
     return os.environ.get("NEOBANK_RUN_WORKERS", "1") == "1"
-
-
-async def _observe(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    started = time.perf_counter()
-    response = await call_next(request)
-    route = request.scope.get("route")
-    path = getattr(route, "path", "unmatched")
-    metrics.HTTP_SECONDS.labels(request.method, path).observe(time.perf_counter() - started)
-    metrics.HTTP_REQUESTS.labels(request.method, path, str(response.status_code)).inc()
-    return response
 
 
 def _add_operational_routes(app: FastAPI) -> None:

@@ -62,7 +62,7 @@ class Principal:
         return self.is_ops or self.customer_id == customer_id
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
@@ -70,7 +70,7 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def get_principal(
+async def get_principal(
     services: ServicesDep, authorization: Annotated[str | None, Header()] = None
 ) -> Principal:
     scheme, _, token = (authorization or "").partition(" ")
@@ -85,7 +85,7 @@ def get_principal(
 Caller = Annotated[Principal, Depends(get_principal)]
 
 
-def require_ops(principal: Caller) -> Principal:
+async def require_ops(principal: Caller) -> Principal:
     if not principal.is_ops:
         raise Forbidden("only the ops token may do this")
     return principal
@@ -94,7 +94,7 @@ def require_ops(principal: Caller) -> Principal:
 Ops = Annotated[Principal, Depends(require_ops)]
 
 
-def get_idempotency_key(
+async def get_idempotency_key(
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> str:
     if idempotency_key is None:

@@ -108,14 +108,27 @@ async def get_account(
     return account_out(row)
 
 
+# An account's owner and currency never change, so every process may remember them; the
+# hot path then asks the database only about accounts it has not seen yet.
+OWNER_CACHE_ENTRIES_MAX = 200_000
+_owners: dict[uuid.UUID, tuple[uuid.UUID, str]] = {}
+
+
 async def account_owners(
     conn: asyncpg.Connection | asyncpg.Pool, account_ids: list[uuid.UUID]
 ) -> dict[uuid.UUID, tuple[uuid.UUID, str]]:
     """Owner and currency of each deposit account found among the ids."""
-    rows = await conn.fetch(
-        "SELECT id, customer_id, currency FROM accounts WHERE id = ANY($1::uuid[])", account_ids
-    )
-    return {row["id"]: (row["customer_id"], row["currency"]) for row in rows}
+    found = {i: _owners[i] for i in account_ids if i in _owners}
+    missing = [i for i in account_ids if i not in found]
+    if missing:
+        rows = await conn.fetch(
+            "SELECT id, customer_id, currency FROM accounts WHERE id = ANY($1::uuid[])", missing
+        )
+        if len(_owners) + len(rows) > OWNER_CACHE_ENTRIES_MAX:
+            _owners.clear()
+        for row in rows:
+            found[row["id"]] = _owners[row["id"]] = (row["customer_id"], row["currency"])
+    return found
 
 
 async def change_status(

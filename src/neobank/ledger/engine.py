@@ -39,6 +39,8 @@ log = structlog.get_logger(__name__)
 BATCH_TRANSFERS_MAX = 16_384
 # At most this many submissions wait in the queue; beyond it requests are refused (503).
 QUEUE_DEPTH_MAX = 100_000
+# Batches one process applies at once, each in its own transaction.
+BATCHES_IN_FLIGHT_MAX = 2
 # A transaction that deadlocks or collides with another process is retried this many times.
 BATCH_ATTEMPTS_MAX = 5
 
@@ -91,12 +93,20 @@ class Submission:
 
 class LedgerEngine:
     def __init__(
-        self, pool: asyncpg.Pool, *, batch_transfers_max: int = BATCH_TRANSFERS_MAX
+        self,
+        pool: asyncpg.Pool,
+        *,
+        batch_transfers_max: int = BATCH_TRANSFERS_MAX,
+        batches_in_flight_max: int = BATCHES_IN_FLIGHT_MAX,
     ) -> None:
         self._pool = pool
         self._batch_transfers_max = batch_transfers_max
         self._queue: asyncio.Queue[Submission] = asyncio.Queue(maxsize=QUEUE_DEPTH_MAX)
         self._task: asyncio.Task[None] | None = None
+        # A second batch prepares and waits on its locks while the first commits (fsync):
+        # the database and this process work at the same time.
+        self._slots = asyncio.Semaphore(batches_in_flight_max)
+        self._in_flight: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="ledger-engine")
@@ -107,6 +117,11 @@ class LedgerEngine:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        for task in list(self._in_flight):
+            task.cancel()
+        for task in list(self._in_flight):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         while not self._queue.empty():
             pending = self._queue.get_nowait()
             if not pending.future.done():
@@ -125,23 +140,41 @@ class LedgerEngine:
 
     async def _run(self) -> None:
         while True:
-            batch = [await self._queue.get()]
-            count = batch[0].transfer_count
-            while not self._queue.empty() and count < self._batch_transfers_max:
-                nxt = self._queue.get_nowait()
-                batch.append(nxt)
-                count += nxt.transfer_count
-            metrics.LEDGER_QUEUE_DEPTH.set(self._queue.qsize())
+            await self._slots.acquire()
             try:
-                await self._commit_isolating_failures(batch)
-            except asyncio.CancelledError:
-                # Stopping mid-batch: the transaction rolls back (or, if COMMIT was already
-                # sent, may have committed); either way the caller retries with its key.
-                _fail(batch, LedgerUnavailable("the ledger stopped during this request"))
+                batch = await self._take_batch()
+            except BaseException:
+                self._slots.release()
                 raise
-            except Exception as exc:  # the engine task must never die
-                log.exception("ledger.batch_failed", submissions=len(batch))
-                _fail(batch, exc)
+            task = asyncio.create_task(self._apply(batch), name="ledger-batch")
+            self._in_flight.add(task)
+            task.add_done_callback(self._in_flight.discard)
+
+    async def _take_batch(self) -> list[Submission]:
+        """Everything queued now, up to the bound: the longer a commit takes, the more
+        requests the next batch carries."""
+        batch = [await self._queue.get()]
+        count = batch[0].transfer_count
+        while not self._queue.empty() and count < self._batch_transfers_max:
+            nxt = self._queue.get_nowait()
+            batch.append(nxt)
+            count += nxt.transfer_count
+        metrics.LEDGER_QUEUE_DEPTH.set(self._queue.qsize())
+        return batch
+
+    async def _apply(self, batch: list[Submission]) -> None:
+        try:
+            await self._commit_isolating_failures(batch)
+        except asyncio.CancelledError:
+            # Stopping mid-batch: the transaction rolls back (or, if COMMIT was already
+            # sent, may have committed); either way the caller retries with its key.
+            _fail(batch, LedgerUnavailable("the ledger stopped during this request"))
+            raise
+        except Exception as exc:  # a batch's failure must never stop the engine
+            log.exception("ledger.batch_failed", submissions=len(batch))
+            _fail(batch, exc)
+        finally:
+            self._slots.release()
 
     async def _commit_isolating_failures(self, batch: list[Submission]) -> None:
         try:
