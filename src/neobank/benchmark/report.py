@@ -70,7 +70,7 @@ def print_report(report: BenchReport, console: Console) -> None:
             run.workload,
             str(run.api_processes),
             f"{run.offered_per_s:,.0f}" if run.offered_per_s else "-",
-            f"{run.requests_per_s:,.0f}",
+            f"{run.requests_per_s:,.1f}",
             f"{run.transfers_per_s:,.0f}",
             f"{run.transfers_per_s / report.pgbench_tps:.2f}",
             f"{run.p50_ms:.1f}",
@@ -126,6 +126,7 @@ def _plot(report: BenchReport, path: Path) -> None:
         ax2 = left.twinx()
         ax2.plot(offered, [r.p99_ms for r in sweep], marker="s", color="orange", label="p99 ms")
         ax2.set_ylabel("p99 latency (ms)")
+        ax2.legend(loc="upper center")
         left.set_title("Single transfers: throughput and p99 against offered load")
     names = [
         f"{r.workload}\n{r.api_processes}p"
@@ -138,7 +139,7 @@ def _plot(report: BenchReport, path: Path) -> None:
     right.axhline(10 * report.pgbench_tps, color="darkred", linestyle=":", label="pgbench 10x")
     right.set_ylabel("transfers/s")
     right.set_title("Throughput by workload and API processes")
-    right.tick_params(axis="x", labelsize=7)
+    right.tick_params(axis="x", labelsize=7, rotation=30)
     right.legend()
     figure.tight_layout()
     figure.savefig(path, dpi=110)
