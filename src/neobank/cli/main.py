@@ -152,7 +152,7 @@ def bench(
         api_processes=tuple(int(p) for p in processes.split(",")),
     )
     report = run_benchmark(config, console)
-    write_report(report, out, Console())
+    write_report(report, out, Console(width=160))
 
 
 if __name__ == "__main__":
