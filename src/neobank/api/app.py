@@ -14,6 +14,7 @@ from neobank import __version__
 from neobank.api.bodies import StorableText
 from neobank.api.deps import Services
 from neobank.api.errors import install_error_handlers, problem_response
+from neobank.api.json_body import install_body_schemas
 from neobank.api.limits import BodySizeLimit
 from neobank.api.responses import FastJSON
 from neobank.config import Settings, ensure_admin_token, load_settings
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None, *, run_workers: bool | None = N
     for router in (customers_router, deposits_router, payments_router, ledger_router):
         app.include_router(router)
     _add_operational_routes(app)
+    install_body_schemas(app)
     return app
 
 
