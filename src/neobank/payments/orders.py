@@ -31,12 +31,18 @@ class TransferCode(enum.IntEnum):
 
 
 _CODES = {
-    "internal": TransferCode.INTERNAL,
-    "deposit": TransferCode.DEPOSIT,
-    "interbank": TransferCode.INTERBANK,
-    "atm_withdrawal": TransferCode.ATM_WITHDRAWAL,
-    "partner": TransferCode.PARTNER,
+    "internal": int(TransferCode.INTERNAL),
+    "deposit": int(TransferCode.DEPOSIT),
+    "interbank": int(TransferCode.INTERBANK),
+    "atm_withdrawal": int(TransferCode.ATM_WITHDRAWAL),
+    "partner": int(TransferCode.PARTNER),
 }
+
+
+# The flags as plain ints: enum.Flag arithmetic is slow, and this runs for every batch item.
+_DAILY_LIMIT = int(TransferFlags.DAILY_LIMIT)
+_LINKED = int(TransferFlags.LINKED)
+_NO_FLAGS = int(TransferFlags.NONE)
 
 
 def fee_transfer_id(payment_id: uuid.UUID) -> uuid.UUID:
@@ -59,15 +65,15 @@ class PaymentOrder:
     def chain(self) -> list[TransferSpec]:
         """The principal transfer and, when a fee is charged, the fee linked to it."""
         debit = self.from_account_id or bank_account_id(AccountCode.CASH, self.currency)
-        principal_flags = TransferFlags.DAILY_LIMIT if self.from_account_id else TransferFlags.NONE
+        principal_flags = _DAILY_LIMIT if self.from_account_id else _NO_FLAGS
         principal = TransferSpec(
             id=self.id,
             debit_account_id=debit,
             credit_account_id=self.to_account_id,
             amount=self.amount,
             currency=self.currency,
-            code=int(_CODES[self.kind]),
-            flags=int(principal_flags | (TransferFlags.LINKED if self.fee.charged else 0)),
+            code=_CODES[self.kind],
+            flags=principal_flags | (_LINKED if self.fee.charged else 0),
         )
         if not self.fee.charged:
             return [principal]
@@ -89,7 +95,8 @@ class PaymentOrder:
             "promotion": self.fee.promotion.name if self.fee.promotion else None,
         }
 
-    def out(self, created_at: datetime) -> dict[str, Any]:
+    def out(self, created_at: datetime, created_at_iso: str | None = None) -> dict[str, Any]:
+        """The answer's transfer; `created_at_iso` saves formatting the same time again."""
         return {
             "id": str(self.id),
             "status": "posted",
@@ -100,7 +107,7 @@ class PaymentOrder:
             "kind": self.kind,
             "memo": self.memo,
             "fee": self.fee_out(),
-            "created_at": created_at.isoformat(),
+            "created_at": created_at_iso or created_at.isoformat(),
         }
 
     def posted_event(self, body: dict[str, Any]) -> EventRow:

@@ -52,8 +52,7 @@ def _precheck(
     target = owners.get(to_id)
     if target is None:
         return PaymentAccountNotFound("no such destination account")
-    currencies = {target[1]} | ({owners[from_id][1]} if from_id else set())
-    if currencies != {currency}:
+    if target[1] != currency or (from_id is not None and owners[from_id][1] != currency):
         return CurrencyMismatch()
     return None
 
@@ -158,10 +157,11 @@ async def submit_batch(deps: PaymentDeps, body: BatchIn, claim: Claim) -> Answer
             for n, i in enumerate(items)
         ]
         rendered = Rendered(StoredAnswer(200, {"results": results}))
+        created_at = at.isoformat()  # once, not per item
         for (index, order), outcome in zip(orders, outcomes, strict=True):
             if outcome.code is ResultCode.OK:
                 results[index]["status"] = "posted"
-                rendered.events.append(order.posted_event(order.out(at)))
+                rendered.events.append(order.posted_event(order.out(at, created_at)))
                 rendered.writes.append((insert_payments, order.row(at)))
             elif outcome.code is ResultCode.EXISTS:
                 results[index]["status"] = "exists"
