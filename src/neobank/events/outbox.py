@@ -9,7 +9,9 @@ from typing import Any
 
 import asyncpg
 
-__all__ = ["EventRow", "write_events"]
+from neobank.db.statement import WriteStatement
+
+__all__ = ["EventRow", "add_events", "write_events"]
 
 
 @dataclass(frozen=True)
@@ -21,23 +23,31 @@ class EventRow:
     schema_version: int = 1
 
 
+def add_events(
+    statement: WriteStatement, events: Sequence[EventRow], occurred_at: datetime
+) -> None:
+    """Add the events' insert to a statement of several writes (nothing if there are none)."""
+    if not events:
+        return
+    p = statement.param
+    statement.add(
+        f"""
+        INSERT INTO events (type, schema_version, aggregate_type, aggregate_id, payload,
+                            occurred_at)
+        SELECT t, v, at, ai, p, {p(occurred_at)}::timestamptz
+        FROM unnest({p([e.type for e in events])}::text[],
+                    {p([e.schema_version for e in events])}::int[],
+                    {p([e.aggregate_type for e in events])}::text[],
+                    {p([e.aggregate_id for e in events])}::text[],
+                    {p([e.payload for e in events])}::jsonb[])
+            AS u(t, v, at, ai, p)
+        """
+    )
+
+
 async def write_events(
     conn: asyncpg.Connection, events: Sequence[EventRow], occurred_at: datetime
 ) -> None:
-    if not events:
-        return
-    await conn.execute(
-        """
-        INSERT INTO events (type, schema_version, aggregate_type, aggregate_id, payload,
-                            occurred_at)
-        SELECT t, v, at, ai, p, $6
-        FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::jsonb[])
-            AS u(t, v, at, ai, p)
-        """,
-        [e.type for e in events],
-        [e.schema_version for e in events],
-        [e.aggregate_type for e in events],
-        [e.aggregate_id for e in events],
-        [e.payload for e in events],
-        occurred_at,
-    )
+    statement = WriteStatement()
+    add_events(statement, events, occurred_at)
+    await statement.execute(conn)

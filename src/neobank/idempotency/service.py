@@ -17,6 +17,7 @@ from typing import Any
 import asyncpg
 import orjson
 
+from neobank.db.statement import WriteStatement
 from neobank.idempotency.errors import IdempotencyKeyInUse, IdempotencyKeyMismatch
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "Claim",
     "InFlight",
     "StoredAnswer",
+    "add_answers",
     "claim_many",
     "fetch_answer",
     "purge_expired",
@@ -91,22 +93,29 @@ async def claim_many(conn: asyncpg.Connection, claims: Sequence[Claim]) -> set[t
     return {(r["scope"], r["key"]) for r in rows}
 
 
+def add_answers(statement: WriteStatement, answers: Sequence[tuple[Claim, StoredAnswer]]) -> None:
+    """Add storing the answers under their (claimed) keys to a statement of several writes."""
+    if not answers:
+        return
+    p = statement.param
+    statement.add(
+        f"""
+        UPDATE idempotency_keys k SET status_code = u.status, response = u.body
+        FROM unnest({p([c.scope for c, _ in answers])}::text[],
+                    {p([c.key for c, _ in answers])}::text[],
+                    {p([a.status_code for _, a in answers])}::int[],
+                    {p([a.body for _, a in answers])}::jsonb[]) AS u(scope, key, status, body)
+        WHERE k.scope = u.scope AND k.key = u.key
+        """
+    )
+
+
 async def store_many(
     conn: asyncpg.Connection, answers: Sequence[tuple[Claim, StoredAnswer]]
 ) -> None:
-    if not answers:
-        return
-    await conn.execute(
-        """
-        UPDATE idempotency_keys k SET status_code = u.status, response = u.body
-        FROM unnest($1::text[], $2::text[], $3::int[], $4::jsonb[]) AS u(scope, key, status, body)
-        WHERE k.scope = u.scope AND k.key = u.key
-        """,
-        [c.scope for c, _ in answers],
-        [c.key for c, _ in answers],
-        [a.status_code for _, a in answers],
-        [a.body for _, a in answers],
-    )
+    statement = WriteStatement()
+    add_answers(statement, answers)
+    await statement.execute(conn)
 
 
 async def fetch_answer(

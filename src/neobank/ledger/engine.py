@@ -23,9 +23,10 @@ import asyncpg
 import structlog
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_random
 
+from neobank.db.statement import WriteStatement
 from neobank.errors import NeobankError
-from neobank.events.outbox import EventRow, write_events
-from neobank.idempotency.service import Claim, StoredAnswer, claim_many, fetch_answer, store_many
+from neobank.events.outbox import EventRow, add_events
+from neobank.idempotency.service import Claim, StoredAnswer, add_answers, claim_many, fetch_answer
 from neobank.ledger import store
 from neobank.ledger.domain import ItemOutcome, TransferSpec, apply_batch, touched_account_ids
 from neobank.ledger.errors import LedgerUnavailable
@@ -219,15 +220,19 @@ class LedgerEngine:
             # Read the clock once the locks are held, so that expiry and the daily limit are
             # judged at the time the batch really applies, and created_at follows lock order.
             now = datetime.now(UTC)
-            existing = await store.load_existing(conn, [t.id for c in chains for t in c])
-            pendings = await store.load_pendings(
-                conn, [t.pending_id for c in chains for t in c if t.pending_id]
+            existing, pendings = await store.load_for_batch(
+                conn,
+                [t.id for c in chains for t in c],
+                [t.pending_id for c in chains for t in c if t.pending_id],
             )
             outcome = apply_batch(chains, accounts, pendings, existing, now)
-            await store.insert_transfers(conn, outcome.transfers, now)
-            await store.insert_journal(conn, outcome.journal, now)
-            await store.update_accounts(conn, list(outcome.touched.values()))
-            by_sub = await self._write_results(conn, live, outcome.items, now)
+            # The ledger's writes, the answers and the events: one statement, one round trip.
+            statement = WriteStatement()
+            store.add_ledger_writes(statement, outcome, now)
+            by_sub, writes = self._render_results(statement, live, outcome.items, now)
+            await statement.execute(conn)
+            for writer, rows in writes.items():
+                await writer(conn, rows)
             for sub in batch:
                 if id(sub) not in by_sub:
                     by_sub[id(sub)] = await _replay(conn, sub)
@@ -235,13 +240,15 @@ class LedgerEngine:
         metrics.LEDGER_BATCH_TRANSFERS.observe(len(chains))
         return [by_sub[id(sub)] for sub in batch]
 
-    async def _write_results(
+    def _render_results(
         self,
-        conn: asyncpg.Connection,
+        statement: WriteStatement,
         live: Sequence[Submission],
         items: list[ItemOutcome],
         now: datetime,
-    ) -> dict[int, Answer | NeobankError]:
+    ) -> tuple[dict[int, Answer | NeobankError], dict[RowWriter, list[tuple[Any, ...]]]]:
+        """Render each live submission's outcomes; add its answer and events to `statement`
+        and return its answer and the extra rows to write, by writer."""
         answers: list[tuple[Claim, StoredAnswer]] = []
         events: list[EventRow] = []
         writes: dict[RowWriter, list[tuple[Any, ...]]] = defaultdict(list)
@@ -257,11 +264,9 @@ class LedgerEngine:
             for writer, row in rendered.writes:
                 writes[writer].append(row)
             by_sub[id(sub)] = Answer(rendered.answer, replayed=False, outcomes=outcomes)
-        await store_many(conn, answers)
-        await write_events(conn, events, now)
-        for writer, rows in writes.items():
-            await writer(conn, rows)
-        return by_sub
+        add_answers(statement, answers)
+        add_events(statement, events, now)
+        return by_sub, writes
 
 
 def _fail(batch: Sequence[Submission], exc: BaseException) -> None:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 import asyncpg
 
+from neobank.db.statement import WriteStatement
 from neobank.ledger.domain import (
     AcceptedTransfer,
     AccountState,
+    BatchOutcome,
     JournalEntry,
     PendingState,
     TransferFlags,
@@ -18,12 +21,10 @@ from neobank.ledger.domain import (
 )
 
 __all__ = [
-    "insert_journal",
-    "insert_transfers",
-    "load_existing",
+    "add_ledger_writes",
+    "load_for_batch",
     "load_pendings",
     "lock_accounts",
-    "update_accounts",
 ]
 
 _TRANSFER_COLUMNS = (
@@ -72,14 +73,35 @@ async def lock_accounts(
     return {row["id"]: account_from_row(row) for row in rows}
 
 
-async def load_existing(
-    conn: asyncpg.Connection, transfer_ids: Sequence[UUID]
-) -> dict[UUID, TransferSpec]:
+_LOAD_FOR_BATCH = f"""
+SELECT false AS pending, {_TRANSFER_COLUMNS}, NULL::timestamptz AS expires_at,
+       NULL::boolean AS resolved
+FROM transfers WHERE id = ANY($1::uuid[])
+UNION ALL
+SELECT true, {_TRANSFER_COLUMNS}, expires_at,
+       EXISTS (SELECT 1 FROM transfers r WHERE r.pending_id = t.id)
+FROM transfers t WHERE id = ANY($2::uuid[]) AND (flags & $3) <> 0
+"""
+
+
+async def load_for_batch(
+    conn: asyncpg.Connection, transfer_ids: Sequence[UUID], pending_ids: Sequence[UUID]
+) -> tuple[dict[UUID, TransferSpec], dict[UUID, PendingState]]:
+    """In one round trip (after the accounts' locks): the transfers already stored with these
+    ids, and the pending transfers referenced by post/void transfers."""
     rows = await conn.fetch(
-        f"SELECT {_TRANSFER_COLUMNS} FROM transfers WHERE id = ANY($1::uuid[])",
-        list(transfer_ids),
+        _LOAD_FOR_BATCH, list(transfer_ids), list(pending_ids), int(TransferFlags.PENDING)
     )
-    return {row["id"]: spec_from_row(row) for row in rows}
+    existing: dict[UUID, TransferSpec] = {}
+    pendings: dict[UUID, PendingState] = {}
+    for row in rows:
+        if row["pending"]:
+            pendings[row["id"]] = PendingState(
+                spec_from_row(row), row["expires_at"], row["resolved"]
+            )
+        else:
+            existing[row["id"]] = spec_from_row(row)
+    return existing, pendings
 
 
 async def load_pendings(
@@ -88,92 +110,92 @@ async def load_pendings(
     """Pending transfers referenced by post/void transfers (read after their accounts' locks)."""
     if not pending_ids:
         return {}
-    rows = await conn.fetch(
-        f"""
-        SELECT {_TRANSFER_COLUMNS}, expires_at,
-               EXISTS (SELECT 1 FROM transfers r WHERE r.pending_id = t.id) AS resolved
-        FROM transfers t WHERE id = ANY($1::uuid[]) AND (flags & $2) <> 0
-        """,
-        list(pending_ids),
-        int(TransferFlags.PENDING),
-    )
-    return {
-        row["id"]: PendingState(spec_from_row(row), row["expires_at"], row["resolved"])
-        for row in rows
-    }
+    return (await load_for_batch(conn, [], pending_ids))[1]
 
 
-async def insert_transfers(
-    conn: asyncpg.Connection, accepted: Sequence[AcceptedTransfer], now: datetime
+def add_ledger_writes(statement: WriteStatement, outcome: BatchOutcome, now: datetime) -> None:
+    """Add a batch's writes to one statement: its transfers, its journal entries, and each
+    touched account once. The statement triggers see all of them at the statement's end."""
+    _add_transfers(statement, outcome.transfers, now)
+    _add_journal(statement, outcome.journal, now)
+    _add_account_updates(statement, list(outcome.touched.values()))
+
+
+def _add_transfers(
+    statement: WriteStatement, accepted: Sequence[AcceptedTransfer], now: datetime
 ) -> None:
     if not accepted:
         return
-    specs = [a.spec for a in accepted]
-    await conn.execute(
+    columns: list[list[Any]] = [[] for _ in range(10)]
+    ids, debits, credits, amounts, currencies, codes, flags, pending_ids, timeouts, expires = (
+        columns
+    )
+    for a in accepted:
+        s = a.spec
+        ids.append(s.id)
+        debits.append(s.debit_account_id)
+        credits.append(s.credit_account_id)
+        amounts.append(s.amount)
+        currencies.append(s.currency)
+        codes.append(s.code)
+        flags.append(s.flags)
+        pending_ids.append(s.pending_id)
+        timeouts.append(s.timeout_s)
+        expires.append(a.expires_at)
+    p = statement.param
+    statement.add(
         f"""
         INSERT INTO transfers ({_TRANSFER_COLUMNS}, expires_at, created_at)
-        SELECT *, $11::timestamptz FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::bigint[],
-            $5::text[], $6::int[], $7::int[], $8::uuid[], $9::int[], $10::timestamptz[])
-        """,
-        [s.id for s in specs],
-        [s.debit_account_id for s in specs],
-        [s.credit_account_id for s in specs],
-        [s.amount for s in specs],
-        [s.currency for s in specs],
-        [s.code for s in specs],
-        [s.flags for s in specs],
-        [s.pending_id for s in specs],
-        [s.timeout_s for s in specs],
-        [a.expires_at for a in accepted],
-        now,
+        SELECT *, {p(now)}::timestamptz
+        FROM unnest({p(ids)}::uuid[], {p(debits)}::uuid[], {p(credits)}::uuid[],
+            {p(amounts)}::bigint[], {p(currencies)}::text[], {p(codes)}::int[],
+            {p(flags)}::int[], {p(pending_ids)}::uuid[], {p(timeouts)}::int[],
+            {p(expires)}::timestamptz[])
+        """
     )
 
 
-async def insert_journal(
-    conn: asyncpg.Connection, entries: Sequence[JournalEntry], now: datetime
-) -> None:
+def _add_journal(statement: WriteStatement, entries: Sequence[JournalEntry], now: datetime) -> None:
     if not entries:
         return
-    await conn.execute(
-        """
+    p = statement.param
+    statement.add(
+        f"""
         INSERT INTO journal_entries
             (account_id, transfer_id, side, amount, currency, balance_after, created_at)
-        SELECT a, t, s, am, c, b, $7
-        FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::bigint[], $5::text[], $6::bigint[])
+        SELECT a, t, s, am, c, b, {p(now)}::timestamptz
+        FROM unnest({p([e.account_id for e in entries])}::uuid[],
+                    {p([e.transfer_id for e in entries])}::uuid[],
+                    {p([e.side for e in entries])}::text[],
+                    {p([e.amount for e in entries])}::bigint[],
+                    {p([e.currency for e in entries])}::text[],
+                    {p([e.balance_after for e in entries])}::bigint[])
             WITH ORDINALITY AS u(a, t, s, am, c, b, n)
         ORDER BY n
-        """,
-        [e.account_id for e in entries],
-        [e.transfer_id for e in entries],
-        [e.side for e in entries],
-        [e.amount for e in entries],
-        [e.currency for e in entries],
-        [e.balance_after for e in entries],
-        now,
+        """
     )
 
 
-async def update_accounts(conn: asyncpg.Connection, accounts: Sequence[AccountState]) -> None:
-    """Write each touched account once per batch."""
+def _add_account_updates(statement: WriteStatement, accounts: Sequence[AccountState]) -> None:
     if not accounts:
         return
-    await conn.execute(
-        """
+    p = statement.param
+    statement.add(
+        f"""
         UPDATE ledger_accounts a SET
             debits_posted = u.dp, credits_posted = u.cp,
             debits_pending = u.dpe, credits_pending = u.cpe,
             debits_today = u.dt, debits_today_date = u.dtd
-        FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[],
-                    $6::bigint[], $7::date[]) AS u(id, dp, cp, dpe, cpe, dt, dtd)
+        FROM unnest({p([a.id for a in accounts])}::uuid[],
+                    {p([a.debits_posted for a in accounts])}::bigint[],
+                    {p([a.credits_posted for a in accounts])}::bigint[],
+                    {p([a.debits_pending for a in accounts])}::bigint[],
+                    {p([a.credits_pending for a in accounts])}::bigint[],
+                    {p([a.debits_today for a in accounts])}::bigint[],
+                    {p([a.debits_today_date for a in accounts])}::date[])
+            AS u(id, dp, cp, dpe, cpe, dt, dtd)
         WHERE a.id = u.id
-        """,
-        [a.id for a in accounts],
-        [a.debits_posted for a in accounts],
-        [a.credits_posted for a in accounts],
-        [a.debits_pending for a in accounts],
-        [a.credits_pending for a in accounts],
-        [a.debits_today for a in accounts],
-        [a.debits_today_date for a in accounts],
+        """
     )
 
 

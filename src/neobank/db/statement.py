@@ -1,0 +1,43 @@
+"""Many writes in one round trip: one statement of data-modifying CTEs.
+
+Each module keeps its own SQL and adds it as a part (`INSERT`, `UPDATE`, ...), registering its
+parameters with `param`. PostgreSQL runs all parts with one snapshot, then fires the AFTER
+triggers (foreign keys included) at the end of the whole statement, where they see every row
+the statement wrote. Parts may not depend on each other's effects. The text depends only on
+which parts are present, so asyncpg's statement cache keeps it prepared.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+__all__ = ["WriteStatement"]
+
+
+class WriteStatement:
+    def __init__(self) -> None:
+        self._parts: list[str] = []
+        self._args: list[Any] = []
+
+    def param(self, value: Any) -> str:
+        """Register a parameter; returns its placeholder (`$n`)."""
+        self._args.append(value)
+        return f"${len(self._args)}"
+
+    def add(self, sql: str) -> None:
+        """Add one data-modifying statement (it must not end in a semicolon)."""
+        self._parts.append(f"w{len(self._parts)} AS ({sql})")
+
+    def __bool__(self) -> bool:
+        return bool(self._parts)
+
+    @property
+    def sql(self) -> str:
+        return "WITH " + ",\n".join(self._parts) + "\nSELECT 1"
+
+    async def execute(self, conn: asyncpg.Connection) -> None:
+        """Run every part in one statement (nothing at all if there is no part)."""
+        if self._parts:
+            await conn.execute(self.sql, *self._args)
