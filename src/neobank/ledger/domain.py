@@ -8,15 +8,23 @@ The value types live in `neobank.ledger.values` and are re-exported here.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from uuid import UUID
 
+from neobank.ledger.rules import (
+    CLOSED,
+    DAILY_LIMIT,
+    OK,
+    PENDING,
+    POST_PENDING,
+    RESOLVING,
+    check_accounts,
+    check_fields,
+    check_limits,
+)
 from neobank.ledger.values import (
     AMOUNT_MAX_MINOR,
-    CODE_MAX,
-    COUNTER_MAX_MINOR,
     PENDING_TIMEOUT_MAX_S,
     AcceptedTransfer,
     AccountFlags,
@@ -48,16 +56,6 @@ __all__ = [
     "touched_account_ids",
 ]
 
-_KNOWN_FLAGS = int(
-    TransferFlags.LINKED
-    | TransferFlags.PENDING
-    | TransferFlags.POST_PENDING
-    | TransferFlags.VOID_PENDING
-    | TransferFlags.DAILY_LIMIT
-)
-_RESOLVING = TransferFlags.POST_PENDING | TransferFlags.VOID_PENDING
-_TWO_PHASE = (TransferFlags.PENDING, TransferFlags.POST_PENDING, TransferFlags.VOID_PENDING)
-
 
 def touched_account_ids(chains: Iterable[Iterable[TransferSpec]]) -> set[UUID]:
     ids: set[UUID] = set()
@@ -68,31 +66,34 @@ def touched_account_ids(chains: Iterable[Iterable[TransferSpec]]) -> set[UUID]:
     return ids
 
 
-def check_fields(spec: TransferSpec) -> ResultCode:
-    """What a transfer must satisfy on its own, before any account is looked at.
+def _counters(account: AccountState) -> tuple[int, int, int, int, int, date | None]:
+    return (
+        account.debits_posted,
+        account.credits_posted,
+        account.debits_pending,
+        account.credits_pending,
+        account.debits_today,
+        account.debits_today_date,
+    )
 
-    Every field must also fit its column, so one odd transfer is refused alone instead of
-    failing the database statement that writes its whole batch.
-    """
-    if not 0 < spec.amount <= AMOUNT_MAX_MINOR:
-        return ResultCode.AMOUNT_INVALID
-    if not 0 < spec.code <= CODE_MAX:
-        return ResultCode.CODE_INVALID
-    if spec.flags & ~_KNOWN_FLAGS or sum(bool(spec.flags & f) for f in _TWO_PHASE) > 1:
-        return ResultCode.FLAGS_INVALID
-    # A pending_id on a plain transfer would be stored as the pending's resolution.
-    if (spec.pending_id is not None) != bool(spec.flags & _RESOLVING):
-        return ResultCode.PENDING_ID_INVALID
-    timeout_max_s = PENDING_TIMEOUT_MAX_S if spec.flags & TransferFlags.PENDING else 0
-    if not 0 <= spec.timeout_s <= timeout_max_s:
-        return ResultCode.TIMEOUT_INVALID
-    if spec.debit_account_id == spec.credit_account_id:
-        return ResultCode.SAME_ACCOUNT
-    return ResultCode.OK
+
+def _restore(account: AccountState, saved: tuple[int, int, int, int, int, date | None]) -> None:
+    (
+        account.debits_posted,
+        account.credits_posted,
+        account.debits_pending,
+        account.credits_pending,
+        account.debits_today,
+        account.debits_today_date,
+    ) = saved
 
 
 class _Batch:
-    """Applies chains one after another against in-memory state, undoing failed chains."""
+    """Applies chains one after another against in-memory state, undoing failed chains.
+
+    A transfer checks everything before it changes any state, so a failed single-transfer
+    chain has nothing to undo; a longer chain saves what its transfers may change.
+    """
 
     def __init__(
         self,
@@ -110,14 +111,18 @@ class _Batch:
 
     def apply_chain(self, chain: list[TransferSpec]) -> ItemOutcome:
         if not chain:
-            return ItemOutcome(ResultCode.OK)
+            return ItemOutcome(OK)
         if chain[0].id in self.existing:
             return self._replayed(chain)
-        saved_accounts = {
-            account_id: copy.copy(self.accounts[account_id])
-            for account_id in touched_account_ids([chain])
-            if account_id in self.accounts
-        }
+        if len(chain) == 1:
+            code = self._apply(chain[0])
+            return ItemOutcome(OK) if code is OK else ItemOutcome(code, 0)
+        accounts = self.accounts
+        saved_accounts = [
+            (accounts[i], _counters(accounts[i]))
+            for i in touched_account_ids([chain])
+            if i in accounts
+        ]
         saved_resolved = {
             s.pending_id: self.pendings[s.pending_id].resolved
             for s in chain
@@ -126,8 +131,9 @@ class _Batch:
         marks = (len(self.outcome.transfers), len(self.outcome.journal))
         for index, spec in enumerate(chain):
             code = self._apply(spec)
-            if code is not ResultCode.OK:
-                self.accounts.update(saved_accounts)
+            if code is not OK:
+                for account, saved in saved_accounts:
+                    _restore(account, saved)
                 for pending_id, resolved in saved_resolved.items():
                     self.pendings[pending_id].resolved = resolved
                 for spec_done in chain[:index]:
@@ -136,7 +142,7 @@ class _Batch:
                 del self.outcome.transfers[marks[0] :]
                 del self.outcome.journal[marks[1] :]
                 return ItemOutcome(code, index)
-        return ItemOutcome(ResultCode.OK)
+        return ItemOutcome(OK)
 
     def _replayed(self, chain: list[TransferSpec]) -> ItemOutcome:
         """A chain whose first transfer is stored: a retry if every transfer is stored as is.
@@ -151,66 +157,68 @@ class _Batch:
         return ItemOutcome(ResultCode.EXISTS)
 
     def _apply(self, spec: TransferSpec) -> ResultCode:
+        """Apply one transfer, or refuse it without changing anything."""
         code = self._validate(spec)
-        if code is not ResultCode.OK:
+        if code is not OK:
             return code
-        if spec.flags & _RESOLVING:
+        flags = spec.flags
+        if flags & RESOLVING:
             return self._resolve_pending(spec)
         debit = self.accounts[spec.debit_account_id]
         credit = self.accounts[spec.credit_account_id]
-        code = self._check_accounts(debit, credit, spec)
-        if code is not ResultCode.OK:
+        amount = spec.amount
+        code = check_accounts(debit, credit, spec)
+        if code is not OK:
             return code
-        if spec.flags & TransferFlags.PENDING:
-            debit.debits_pending += spec.amount
-            credit.credits_pending += spec.amount
-            code = _check_limits(debit, credit)
-            if code is ResultCode.OK:
-                expires_at = (
-                    self.now + timedelta(seconds=spec.timeout_s) if spec.timeout_s else None
-                )
-                self.pendings[spec.id] = PendingState(spec, expires_at, resolved=False)
-                self._accept(spec, expires_at)
+        today = self._debits_today(debit, spec)
+        if today is not None and today > debit.daily_debit_limit:  # type: ignore[operator]
+            return ResultCode.LIMIT_EXCEEDED
+        if flags & PENDING:
+            code = check_limits(debit, credit, 0, amount, 0, amount)
+            if code is not OK:
+                return code
+            self._count_today(debit, today)
+            debit.debits_pending += amount
+            credit.credits_pending += amount
+            expires_at = self.now + timedelta(seconds=spec.timeout_s) if spec.timeout_s else None
+            self.pendings[spec.id] = PendingState(spec, expires_at, resolved=False)
+            self._accept(spec, expires_at)
+            return OK
+        code = check_limits(debit, credit, amount, 0, amount, 0)
+        if code is not OK:
             return code
-        debit.debits_posted += spec.amount
-        credit.credits_posted += spec.amount
-        code = _check_limits(debit, credit)
-        if code is ResultCode.OK:
-            self._accept(spec, None)
-            self._journal(spec, debit, credit, spec.amount)
-        return code
+        self._count_today(debit, today)
+        debit.debits_posted += amount
+        credit.credits_posted += amount
+        self._accept(spec, None)
+        self._journal(spec, debit, credit, amount)
+        return OK
 
     def _validate(self, spec: TransferSpec) -> ResultCode:
         if spec.id in self.existing:
             # Only a whole chain can "exist"; one stored id inside a new chain is a clash.
             return ResultCode.EXISTS_WITH_DIFFERENT_FIELDS
         code = check_fields(spec)
-        if code is not ResultCode.OK:
+        if code is not OK:
             return code
         if (
             spec.debit_account_id not in self.accounts
             or spec.credit_account_id not in self.accounts
         ):
             return ResultCode.ACCOUNT_NOT_FOUND
-        return ResultCode.OK
+        return OK
 
-    def _check_accounts(
-        self, debit: AccountState, credit: AccountState, spec: TransferSpec
-    ) -> ResultCode:
-        if debit.currency != spec.currency or credit.currency != spec.currency:
-            return ResultCode.CURRENCY_MISMATCH
-        if (debit.flags | credit.flags) & AccountFlags.CLOSED:
-            return ResultCode.ACCOUNT_CLOSED
-        if debit.flags & AccountFlags.DEBITS_BLOCKED:
-            return ResultCode.ACCOUNT_FROZEN
-        if spec.flags & TransferFlags.DAILY_LIMIT and debit.daily_debit_limit is not None:
-            if debit.debits_today_date != self.today:
-                debit.debits_today_date = self.today
-                debit.debits_today = 0
-            if debit.debits_today + spec.amount > debit.daily_debit_limit:
-                return ResultCode.LIMIT_EXCEEDED
-            debit.debits_today += spec.amount
-        return ResultCode.OK
+    def _debits_today(self, debit: AccountState, spec: TransferSpec) -> int | None:
+        """The debit account's debits today with this transfer, if it counts against a limit."""
+        if not spec.flags & DAILY_LIMIT or debit.daily_debit_limit is None:
+            return None
+        before = debit.debits_today if debit.debits_today_date == self.today else 0
+        return before + spec.amount
+
+    def _count_today(self, debit: AccountState, today: int | None) -> None:
+        if today is not None:
+            debit.debits_today_date = self.today
+            debit.debits_today = today
 
     def _resolve_pending(self, spec: TransferSpec) -> ResultCode:
         pending = self.pendings.get(spec.pending_id) if spec.pending_id else None
@@ -227,26 +235,27 @@ class _Batch:
             return ResultCode.PENDING_NOT_FOUND
         if spec.amount > held.amount:
             return ResultCode.EXCEEDS_PENDING_AMOUNT
-        posting = bool(spec.flags & TransferFlags.POST_PENDING)
+        posting = bool(spec.flags & POST_PENDING)
         if posting and pending.expires_at is not None and pending.expires_at <= self.now:
             return ResultCode.PENDING_EXPIRED
         debit = self.accounts[held.debit_account_id]
         credit = self.accounts[held.credit_account_id]
-        if posting and (debit.flags | credit.flags) & AccountFlags.CLOSED:
+        if posting and (debit.flags | credit.flags) & CLOSED:
             return ResultCode.ACCOUNT_CLOSED
         # The whole hold is released; a post then moves what it names (a partial post).
+        posted = spec.amount if posting else 0
+        code = check_limits(debit, credit, posted, -held.amount, posted, -held.amount)
+        if code is not OK:
+            return code
         debit.debits_pending -= held.amount
         credit.credits_pending -= held.amount
+        debit.debits_posted += posted
+        credit.credits_posted += posted
+        pending.resolved = True
+        self._accept(spec, None)
         if posting:
-            debit.debits_posted += spec.amount
-            credit.credits_posted += spec.amount
-        code = _check_limits(debit, credit)
-        if code is ResultCode.OK:
-            pending.resolved = True
-            self._accept(spec, None)
-            if posting:
-                self._journal(spec, debit, credit, spec.amount)
-        return code
+            self._journal(spec, debit, credit, spec.amount)
+        return OK
 
     def _accept(self, spec: TransferSpec, expires_at: datetime | None) -> None:
         self.existing[spec.id] = spec
@@ -261,23 +270,6 @@ class _Batch:
         self.outcome.journal.append(
             JournalEntry(credit.id, spec.id, "C", amount, spec.currency, credit.net_posted)
         )
-
-
-def _check_limits(debit: AccountState, credit: AccountState) -> ResultCode:
-    if (
-        debit.debits_posted + debit.debits_pending > COUNTER_MAX_MINOR
-        or credit.credits_posted + credit.credits_pending > COUNTER_MAX_MINOR
-    ):
-        return ResultCode.OVERFLOW
-    if debit.flags & AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS and (
-        debit.debits_posted + debit.debits_pending > debit.credits_posted
-    ):
-        return ResultCode.INSUFFICIENT_FUNDS
-    if credit.flags & AccountFlags.CREDITS_MUST_NOT_EXCEED_DEBITS and (
-        credit.credits_posted + credit.credits_pending > credit.debits_posted
-    ):
-        return ResultCode.EXCEEDS_DEBITS
-    return ResultCode.OK
 
 
 def apply_batch(
@@ -295,8 +287,10 @@ def apply_batch(
     batch = _Batch(accounts, pendings, existing, now)
     for chain in chains:
         batch.outcome.items.append(batch.apply_chain(chain))
-    touched = touched_account_ids([t.spec] for t in batch.outcome.transfers)
-    batch.outcome.touched = {i: accounts[i] for i in touched if i in accounts}
+    touched = batch.outcome.touched
+    for accepted in batch.outcome.transfers:
+        touched[accepted.spec.debit_account_id] = accounts[accepted.spec.debit_account_id]
+        touched[accepted.spec.credit_account_id] = accounts[accepted.spec.credit_account_id]
     _assert_balanced(batch.outcome)
     return batch.outcome
 
