@@ -14,8 +14,7 @@ import asyncio
 import contextlib
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,11 +27,12 @@ from neobank.errors import NeobankError
 from neobank.events.outbox import EventRow, add_events
 from neobank.idempotency.service import Claim, StoredAnswer, add_answers, claim_many, fetch_answer
 from neobank.ledger import store
-from neobank.ledger.domain import ItemOutcome, TransferSpec, apply_batch, touched_account_ids
+from neobank.ledger.domain import ItemOutcome, apply_batch, touched_account_ids
 from neobank.ledger.errors import LedgerUnavailable
+from neobank.ledger.submission import Answer, Rendered, RowPart, RowWriter, Submission
 from neobank.observability import metrics
 
-__all__ = ["Answer", "LedgerEngine", "Rendered", "RowWriter", "Submission"]
+__all__ = ["Answer", "LedgerEngine", "Rendered", "RowPart", "RowWriter", "Submission"]
 
 log = structlog.get_logger(__name__)
 
@@ -45,7 +45,6 @@ BATCHES_IN_FLIGHT_MAX = 2
 # A transaction that deadlocks or collides with another process is retried this many times.
 BATCH_ATTEMPTS_MAX = 5
 
-RowWriter = Callable[[asyncpg.Connection, list[tuple[Any, ...]]], Awaitable[None]]
 
 _RETRYABLE = (
     asyncpg.exceptions.DeadlockDetectedError,
@@ -53,43 +52,6 @@ _RETRYABLE = (
     asyncpg.exceptions.UniqueViolationError,
 )
 _CONNECTION_LOST = (OSError, asyncpg.exceptions.ConnectionDoesNotExistError)
-
-
-@dataclass
-class Rendered:
-    """What a submission's outcomes become: the answer, its events and its extra rows."""
-
-    answer: StoredAnswer
-    events: list[EventRow] = field(default_factory=list)
-    writes: list[tuple[RowWriter, tuple[Any, ...]]] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class Answer:
-    answer: StoredAnswer
-    replayed: bool
-    outcomes: list[ItemOutcome] | None = None
-
-
-@dataclass
-class Submission:
-    """One request's chains, its idempotency claim, and how its outcomes become an answer.
-
-    `render` must be a pure function of its arguments: the engine calls it again whenever it
-    retries a transaction (deadlock, collision with another process) or splits a batch, and
-    only the last call's answer, events and rows are committed.
-    """
-
-    chains: list[list[TransferSpec]]
-    render: Callable[[list[ItemOutcome], datetime], Rendered]
-    claim: Claim | None = None
-    future: asyncio.Future[Answer] = field(
-        default_factory=lambda: asyncio.get_running_loop().create_future()
-    )
-
-    @property
-    def transfer_count(self) -> int:
-        return sum(len(chain) for chain in self.chains)
 
 
 class LedgerEngine:
@@ -216,14 +178,21 @@ class LedgerEngine:
         async with self._pool.acquire() as conn, conn.transaction():
             live = await _claim(conn, batch)
             chains = [chain for sub in live for chain in sub.chains]
-            accounts = await store.lock_accounts(conn, sorted(touched_account_ids(chains)))
+            transfer_ids = [t.id for c in chains for t in c]
+            accounts = (
+                await store.lock_accounts(conn, sorted(touched_account_ids(chains)))
+                if transfer_ids
+                else {}
+            )
             # Read the clock once the locks are held, so that expiry and the daily limit are
             # judged at the time the batch really applies, and created_at follows lock order.
             now = datetime.now(UTC)
-            existing, pendings = await store.load_for_batch(
-                conn,
-                [t.id for c in chains for t in c],
-                [t.pending_id for c in chains for t in c if t.pending_id],
+            existing, pendings = (
+                await store.load_for_batch(
+                    conn, transfer_ids, [t.pending_id for c in chains for t in c if t.pending_id]
+                )
+                if transfer_ids
+                else ({}, {})
             )
             outcome = apply_batch(chains, accounts, pendings, existing, now)
             # The ledger's writes, the answers and the events: one statement, one round trip.
@@ -252,6 +221,7 @@ class LedgerEngine:
         answers: list[tuple[Claim, StoredAnswer]] = []
         events: list[EventRow] = []
         writes: dict[RowWriter, list[tuple[Any, ...]]] = defaultdict(list)
+        parts: dict[RowPart, list[tuple[Any, ...]]] = defaultdict(list)
         by_sub: dict[int, Answer | NeobankError] = {}
         position = 0
         for sub in live:
@@ -263,9 +233,13 @@ class LedgerEngine:
             events.extend(rendered.events)
             for writer, row in rendered.writes:
                 writes[writer].append(row)
+            for part, row in rendered.parts:
+                parts[part].append(row)
             by_sub[id(sub)] = Answer(rendered.answer, replayed=False, outcomes=outcomes)
         add_answers(statement, answers)
         add_events(statement, events, now)
+        for part, rows in parts.items():
+            part(statement, rows)
         return by_sub, writes
 
 
