@@ -27,7 +27,7 @@ from neobank.payments.errors import (
 )
 from neobank.payments.fees import NO_FEE
 from neobank.payments.holds import CAPTURE_KIND, Hold, insert_holds, load_hold, resolve_holds
-from neobank.payments.orders import PaymentOrder, TransferCode, insert_payments
+from neobank.payments.orders import PaymentOrder, TransferCode, add_payments
 from neobank.payments.schemas import HoldIn
 from neobank.payments.submit import PaymentDeps, refuse, submit_to_ledger
 
@@ -151,7 +151,7 @@ async def _resolve(deps: PaymentDeps, hold: Hold, spec: TransferSpec, claim: Cla
                 memo=hold.memo,
                 fee=NO_FEE,
             )
-            rendered.writes.append((insert_payments, capture.row(now)))
+            rendered.parts.append((add_payments, capture.row(now)))
         return rendered
 
     return await submit_to_ledger(deps, Submission([[spec]], render, claim))

@@ -10,12 +10,13 @@ from typing import Any
 
 import asyncpg
 
+from neobank.db.statement import WriteStatement
 from neobank.events import EventRow
 from neobank.ledger.chart import AccountCode, bank_account_id
 from neobank.ledger.domain import TransferFlags, TransferSpec
 from neobank.payments.fees import FeeQuote, Promotion
 
-__all__ = ["PaymentOrder", "TransferCode", "fee_transfer_id", "insert_payments", "stored_quotes"]
+__all__ = ["PaymentOrder", "TransferCode", "add_payments", "fee_transfer_id", "stored_quotes"]
 
 
 class TransferCode(enum.IntEnum):
@@ -152,19 +153,36 @@ class PaymentOrder:
         )
 
 
-async def insert_payments(conn: asyncpg.Connection, rows: list[tuple[Any, ...]]) -> None:
-    """Row writer for the ledger engine: the payments of one batch in one statement."""
+_PAYMENT_TYPES = (
+    "uuid",
+    "text",
+    "uuid",
+    "uuid",
+    "bigint",
+    "text",
+    "text",
+    "bigint",
+    "bigint",
+    "uuid",
+    "uuid",
+    "timestamptz",
+)
+
+
+def add_payments(statement: WriteStatement, rows: list[tuple[Any, ...]]) -> None:
+    """Row part for the ledger engine: a batch's payments join its one write statement."""
     columns = list(zip(*rows, strict=True))
-    await conn.execute(
-        """
+    arrays = ", ".join(
+        f"{statement.param(list(column))}::{sql_type}[]"
+        for column, sql_type in zip(columns, _PAYMENT_TYPES, strict=True)
+    )
+    statement.add(
+        f"""
         INSERT INTO payments (id, kind, from_account_id, to_account_id, amount, currency, memo,
                               fee_amount, fee_waived_amount, promotion_id, fee_transfer_id,
                               created_at)
-        SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::uuid[], $5::bigint[],
-                             $6::text[], $7::text[], $8::bigint[], $9::bigint[], $10::uuid[],
-                             $11::uuid[], $12::timestamptz[])
-        """,
-        *[list(column) for column in columns],
+        SELECT * FROM unnest({arrays})
+        """
     )
 
 

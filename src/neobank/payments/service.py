@@ -27,7 +27,7 @@ from neobank.payments.errors import (
     error_for_result,
 )
 from neobank.payments.fees import NO_FEE
-from neobank.payments.orders import PaymentOrder, insert_payments, stored_quotes
+from neobank.payments.orders import PaymentOrder, add_payments, stored_quotes
 from neobank.payments.schemas import BatchIn, DepositIn, TransferIn
 from neobank.payments.submit import PaymentDeps, refuse, submit_to_ledger
 
@@ -67,7 +67,7 @@ def _render_single(
             return Rendered(
                 StoredAnswer(success_status, body),
                 events=[order.posted_event(body)],
-                writes=[(insert_payments, order.row(now))],
+                parts=[(add_payments, order.row(now))],
             )
         error = error_for_result(outcome.code)
         return Rendered(
@@ -162,7 +162,7 @@ async def submit_batch(deps: PaymentDeps, body: BatchIn, claim: Claim) -> Answer
             if outcome.code is ResultCode.OK:
                 results[index]["status"] = "posted"
                 rendered.events.append(order.posted_event(order.out(at, created_at)))
-                rendered.writes.append((insert_payments, order.row(at)))
+                rendered.parts.append((add_payments, order.row(at)))
             elif outcome.code is ResultCode.EXISTS:
                 results[index]["status"] = "exists"
             else:
