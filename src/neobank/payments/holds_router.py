@@ -20,7 +20,7 @@ from neobank.payments.schemas import (
     HoldPage,
     problem_responses,
 )
-from neobank.payments.submit import PaymentDeps
+from neobank.payments.submit import payment_deps
 
 router = APIRouter(tags=["holds"])
 
@@ -30,10 +30,6 @@ _RESOLVE_PROBLEMS = _OPS_KEY_PROBLEMS | {
     404: "`hold_not_found`",
     409: "`hold_already_resolved`, `idempotency_key_in_use`",
 }
-
-
-def _deps(services: ServicesDep) -> PaymentDeps:
-    return PaymentDeps(services.pool, services.engine, services.fees, services.inflight)
 
 
 @router.post(
@@ -58,7 +54,7 @@ async def place_hold(
     the hold is captured. Unresolved at `expires_at`, the hold expires and its money is
     released."""
     claim = claim_for(request, caller, key, body.model_dump(mode="json"))
-    answer = await hold_service.place_hold(_deps(services), body, claim)
+    answer = await hold_service.place_hold(payment_deps(services), body, claim)
     return answer_response(answer.answer, replayed=answer.replayed)
 
 
@@ -85,7 +81,7 @@ async def capture_hold(
     settlement account; the rest of the hold is released. Answers the hold, `captured`."""
     body = body or HoldCaptureIn()
     claim = claim_for(request, caller, key, body.model_dump(mode="json"))
-    answer = await hold_service.capture_hold(_deps(services), hold_id, body.amount, claim)
+    answer = await hold_service.capture_hold(payment_deps(services), hold_id, body.amount, claim)
     return answer_response(answer.answer, replayed=answer.replayed)
 
 
@@ -101,7 +97,7 @@ async def void_hold(
 ) -> Response:
     """Ops: release all of the hold. Answers the hold, `voided`."""
     claim = claim_for(request, caller, key, None)
-    answer = await hold_service.void_hold(_deps(services), hold_id, claim)
+    answer = await hold_service.void_hold(payment_deps(services), hold_id, claim)
     return answer_response(answer.answer, replayed=answer.replayed)
 
 

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from neobank.api.deps import Caller, IdempotencyKey, Ops, Services, ServicesDep, claim_for
+from neobank.api.deps import Caller, IdempotencyKey, Ops, ServicesDep, claim_for
 from neobank.api.idempotent import run_idempotent
 from neobank.api.json_body import JsonBody, Parsed
 from neobank.api.responses import FastJSON, answer_response
@@ -31,7 +31,7 @@ from neobank.payments.schemas import (
     TransferOut,
     problem_responses,
 )
-from neobank.payments.submit import PaymentDeps
+from neobank.payments.submit import payment_deps
 
 router = APIRouter(tags=["payments"])
 
@@ -41,10 +41,6 @@ _BATCH_BODY = JsonBody(BatchIn)
 TransferBody = Annotated[Parsed[TransferIn], Depends(_TRANSFER_BODY)]
 BatchBody = Annotated[Parsed[BatchIn], Depends(_BATCH_BODY)]
 router.include_router(holds_router)
-
-
-def _deps(services: Services) -> PaymentDeps:
-    return PaymentDeps(services.pool, services.engine, services.fees, services.inflight)
 
 
 @router.post(
@@ -74,7 +70,7 @@ async def create_transfer(
     body = parsed.get()
     # model_dump() hashes as model_dump(mode="json") did (orjson writes UUIDs the same way).
     claim = claim_for(request, caller, key, body.model_dump())
-    answer = await service.submit_transfer(_deps(services), body, caller.customer_id, claim)
+    answer = await service.submit_transfer(payment_deps(services), body, caller.customer_id, claim)
     return answer_response(answer.answer, replayed=answer.replayed)
 
 
@@ -107,7 +103,7 @@ async def create_batch(
     `transfer_id_conflict` for an id already used by a different transfer)."""
     body = parsed.get()
     claim = claim_for(request, caller, key, body.model_dump())
-    answer = await service.submit_batch(_deps(services), body, claim)
+    answer = await service.submit_batch(payment_deps(services), body, claim)
     return answer_response(answer.answer, replayed=answer.replayed)
 
 
@@ -130,7 +126,7 @@ async def create_deposit(
 ) -> Response:
     """Ops: cash or incoming funds credited to an account."""
     claim = claim_for(request, caller, key, body.model_dump(mode="json"))
-    answer = await service.submit_deposit(_deps(services), body, claim)
+    answer = await service.submit_deposit(payment_deps(services), body, claim)
     return answer_response(answer.answer, replayed=answer.replayed)
 
 

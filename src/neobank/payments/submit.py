@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import asyncpg
 
@@ -11,7 +12,7 @@ from neobank.ledger.engine import Answer, LedgerEngine, Submission
 from neobank.payments.errors import PaymentError
 from neobank.payments.fees import FeeBook
 
-__all__ = ["PaymentDeps", "refuse", "submit_to_ledger"]
+__all__ = ["PaymentDeps", "payment_deps", "refuse", "submit_to_ledger"]
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,18 @@ class PaymentDeps:
     engine: LedgerEngine
     fees: FeeBook
     inflight: InFlight
+
+
+class _ProcessServices(Protocol):
+    pool: asyncpg.Pool
+    engine: LedgerEngine
+    fees: FeeBook
+    inflight: InFlight
+
+
+def payment_deps(services: _ProcessServices) -> PaymentDeps:
+    """What the payment use cases need, taken from the process's services."""
+    return PaymentDeps(services.pool, services.engine, services.fees, services.inflight)
 
 
 async def submit_to_ledger(deps: PaymentDeps, submission: Submission) -> Answer:
