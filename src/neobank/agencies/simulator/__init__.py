@@ -1,0 +1,1 @@
+"""The simulator's HTTP side: knobs, latency sampling, token buckets, the app."""
