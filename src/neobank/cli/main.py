@@ -10,6 +10,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from neobank.cli.agencies import agencies_app
 from neobank.config import ensure_admin_token, load_settings
 from neobank.db.migrate import migrate as apply_migrations
 from neobank.db.runtime import resolve_database_url
@@ -18,6 +19,7 @@ from neobank.observability.logging import configure_logging
 app = typer.Typer(help="neobank: run an internet-only bank.", no_args_is_help=True)
 ledger_app = typer.Typer(help="Ledger tools.", no_args_is_help=True)
 app.add_typer(ledger_app, name="ledger")
+app.add_typer(agencies_app, name="agencies")
 console = Console(stderr=True)
 
 
