@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 import asyncpg
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Query, Request
 
 from neobank.config import Settings
 from neobank.customers.auth import TokenIssuer
@@ -17,12 +17,15 @@ from neobank.customers.errors import Forbidden, Unauthorized
 from neobank.idempotency import Claim, InFlight, request_hash
 from neobank.idempotency.errors import IdempotencyKeyMissing
 from neobank.ledger.engine import LedgerEngine
+from neobank.pagination import PAGE_LIMIT_MAX
 from neobank.payments.fees import FeeBook
 
 __all__ = [
     "Caller",
     "IdempotencyKey",
     "Ops",
+    "PageCursor",
+    "PageLimit",
     "Principal",
     "Services",
     "ServicesDep",
@@ -110,6 +113,12 @@ async def get_idempotency_key(
 
 
 IdempotencyKey = Annotated[str, Depends(get_idempotency_key)]
+
+
+# The query parameters of every list (API.md "Lists"), bounded in one place.
+CURSOR_LENGTH_MAX = 200
+PageLimit = Annotated[int, Query(ge=1, le=PAGE_LIMIT_MAX)]
+PageCursor = Annotated[str | None, Query(max_length=CURSOR_LENGTH_MAX)]
 
 
 def claim_for(request: Request, principal: Principal, key: str, body: Any) -> Claim:

@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from neobank.api.deps import Caller, IdempotencyKey, Ops, ServicesDep, claim_for
+from neobank.api.deps import (
+    Caller,
+    IdempotencyKey,
+    Ops,
+    PageCursor,
+    PageLimit,
+    ServicesDep,
+    claim_for,
+)
 from neobank.api.idempotent import run_idempotent
 from neobank.api.responses import FastJSON
 from neobank.customers.errors import CustomerNotFound
 from neobank.deposits import service
 from neobank.deposits.errors import AccountNotFound
 from neobank.deposits.schemas import AccountIn, AccountOut, AccountStatusIn, TransactionPage
-from neobank.pagination import PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX
+from neobank.pagination import PAGE_LIMIT_DEFAULT
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
 
@@ -56,8 +63,8 @@ async def list_transactions(
     account_id: uuid.UUID,
     caller: Caller,
     services: ServicesDep,
-    limit: Annotated[int, Query(ge=1, le=PAGE_LIMIT_MAX)] = PAGE_LIMIT_DEFAULT,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: PageLimit = PAGE_LIMIT_DEFAULT,
+    cursor: PageCursor = None,
 ) -> FastJSON:
     """Posted entries, newest first, each with the balance after it."""
     await _owned_account(services, caller, account_id)

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from neobank.api.deps import Caller, IdempotencyKey, Ops, ServicesDep, claim_for
+from neobank.api.deps import (
+    Caller,
+    IdempotencyKey,
+    Ops,
+    PageCursor,
+    PageLimit,
+    ServicesDep,
+    claim_for,
+)
 from neobank.api.responses import FastJSON, answer_response
-from neobank.pagination import PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX
+from neobank.pagination import PAGE_LIMIT_DEFAULT
 from neobank.payments import hold_service, holds
 from neobank.payments.schemas import (
     KEY_PROBLEMS,
@@ -121,8 +128,8 @@ async def list_holds(
     account_id: uuid.UUID,
     caller: Caller,
     services: ServicesDep,
-    limit: Annotated[int, Query(ge=1, le=PAGE_LIMIT_MAX)] = PAGE_LIMIT_DEFAULT,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: PageLimit = PAGE_LIMIT_DEFAULT,
+    cursor: PageCursor = None,
 ) -> FastJSON:
     """An account's holds, newest first: what stands between its `balance` and its
     `available_balance`, and what became of earlier ones."""
