@@ -19,6 +19,8 @@ import hashlib
 from dataclasses import dataclass
 from datetime import date
 
+from neobank.resident_id import birth_date_of, normalize_resident_id, resident_id_checksum_ok
+
 __all__ = [
     "IdentityVerdict",
     "birth_date_of",
@@ -28,8 +30,6 @@ __all__ = [
 ]
 
 card_issue_age_years = 17
-_check_weights = (2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5)
-_century_by_gender_digit = {"1": 1900, "2": 1900, "3": 2000, "4": 2000}
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,30 +37,6 @@ class IdentityVerdict:
     verified: bool
     reason: str | None
     verification_id: str
-
-
-def normalize_resident_id(resident_id: str) -> str | None:
-    """The 13 digits of a resident id written ``YYMMDD-GNNNNNC`` or ``YYMMDDGNNNNNC``."""
-    digits = resident_id[:6] + resident_id[7:] if resident_id[6:7] == "-" else resident_id
-    if len(digits) != 13 or not digits.isascii() or not digits.isdigit():
-        return None
-    return digits
-
-
-def resident_id_checksum_ok(digits: str) -> bool:
-    """The resident registration number's check digit (weights 2..9,2..5, mod 11)."""
-    total = sum(int(d) * w for d, w in zip(digits[:12], _check_weights, strict=True))
-    return (11 - total % 11) % 10 == int(digits[12])
-
-
-def birth_date_of(digits: str) -> date | None:
-    century = _century_by_gender_digit.get(digits[6])
-    if century is None:
-        return None
-    try:
-        return date(century + int(digits[:2]), int(digits[2:4]), int(digits[4:6]))
-    except ValueError:
-        return None
 
 
 def _issue_age_reached(birth: date) -> date:
