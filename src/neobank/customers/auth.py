@@ -52,6 +52,11 @@ class TokenIssuer:
     def __init__(self, signing_key: str) -> None:
         self._key = signing_key
 
+    @property
+    def signing_key(self) -> str:
+        """For other tokens the bank signs (admission, onboarding), each with its audience."""
+        return self._key
+
     def issue(self, customer_id: uuid.UUID, device_id: uuid.UUID, now: datetime) -> str:
         payload = {
             "iss": _ISSUER,

@@ -22,6 +22,7 @@ class AccountCode(enum.IntEnum):
     FEE_INCOME = 4000  # income
     INTEREST_INCOME = 4100  # income
     PROMOTION_EXPENSE = 5000  # expense
+    VERIFICATION_EXPENSE = 5100  # expense: 1 KRW account checks sent to other banks
 
 
 BANK_BOOKS = (
@@ -30,6 +31,7 @@ BANK_BOOKS = (
     AccountCode.FEE_INCOME,
     AccountCode.INTEREST_INCOME,
     AccountCode.PROMOTION_EXPENSE,
+    AccountCode.VERIFICATION_EXPENSE,
 )
 
 
