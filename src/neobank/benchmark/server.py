@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import subprocess
-import sys
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,9 +12,10 @@ from pathlib import Path
 import aiohttp
 import httpx
 
+from neobank.benchmark.processes import start_neobank, stop_process_group
+
 __all__ = ["BenchServer", "prepare_accounts"]
 
-START_TIMEOUT_S = 90.0
 SETUP_CONCURRENCY = 32
 FUNDS_MINOR = 10**12
 
@@ -41,43 +39,17 @@ class BenchServer:
             "NEOBANK_DATA_DIR": str(self.data_dir),
             "NEOBANK_ADMIN_TOKEN": self.token,
         }
-        log = (self.data_dir / f"serve-{self.workers}.log").open("ab")
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "neobank.cli.main",
-                "serve",
-                "--port",
-                str(self.port),
-                "--workers",
-                str(self.workers),
-                "--no-workers",
-            ],
+        self.process = start_neobank(
+            ["serve", "--port", str(self.port), "--workers", str(self.workers), "--no-workers"],
             env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+            log_path=self.data_dir / f"serve-{self.workers}.log",
+            ready_url=self.base_url + "/readyz",
         )
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError("neobank serve exited; see its log in the data dir")
-            try:
-                if httpx.get(self.base_url + "/readyz", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError("neobank serve did not become ready")
+        return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
+        if self.process is not None:
+            stop_process_group(self.process)
 
     @property
     def pids(self) -> list[int]:
