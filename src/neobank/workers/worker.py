@@ -1,0 +1,170 @@
+"""JobWorker: procrastinate's worker in the current event loop, for `neobank serve` (in-process)
+and `neobank worker`.
+
+- Concurrency: JOB_CONCURRENCY jobs in flight; the jobs are agency calls (I/O bound), so many
+  fit in one loop. procrastinate fetches one job per query, in one loop, so the fetch round
+  trip, not this number, bounds jobs/s (see tests/workers/bench_throughput.py).
+- Successful jobs are deleted at once (delete_jobs="successful"): the onboarding table is the
+  record of what happened, and a launch day's two jobs per sign-up would otherwise pile up in
+  procrastinate_jobs and its events table. Failed jobs stay, for an engineer to read and retry.
+- New jobs wake the worker by LISTEN/NOTIFY (sent when the deferring transaction commits);
+  polling every FETCH_POLLING_INTERVAL_S is only the fallback.
+- Stopping: no new job is fetched; jobs in flight get STOP_GRACE_S to finish, then are
+  cancelled and requeued (every task is given a retry on shutdown, below), so none is lost.
+- A process that dies mid-job leaves its jobs "doing" under a worker whose heartbeat stops;
+  maintenance.retry_stalled_jobs requeues them (STALLED_WORKER_TIMEOUT_S).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterable
+from typing import Any, ClassVar
+
+import procrastinate
+import structlog
+from procrastinate import exceptions
+from procrastinate.jobs import Job
+from procrastinate.retry import BaseRetryStrategy, RetryDecision
+from procrastinate.worker import Worker
+
+from neobank.workers.queue import (
+    HEARTBEAT_INTERVAL_S,
+    RESOURCES_KEY,
+    STALLED_WORKER_TIMEOUT_S,
+    JobResources,
+    build_connector,
+)
+from neobank.workers.tasks import load_blueprints
+
+__all__ = ["JOB_CONCURRENCY", "STOP_GRACE_S", "JobWorker"]
+
+log = structlog.get_logger(__name__)
+
+JOB_CONCURRENCY = 32
+STOP_GRACE_S = 20.0
+FETCH_POLLING_INTERVAL_S = 5.0
+START_TIMEOUT_S = 30.0
+_REGISTERED_POLL_S = 0.01
+DELETE_JOBS = "successful"
+
+
+class JobWorker:
+    """One per process (the job app's connector is the process's)."""
+
+    _running: ClassVar[JobWorker | None] = None
+
+    def __init__(
+        self,
+        database_url: str,
+        resources: JobResources,
+        *,
+        concurrency: int = JOB_CONCURRENCY,
+        queues: Iterable[str] | None = None,
+        stop_grace_s: float = STOP_GRACE_S,
+        name: str = "neobank",
+        **options: Any,
+    ) -> None:
+        """`options` go to procrastinate's Worker as they are (tests shorten intervals)."""
+        self.database_url = database_url
+        self.resources = resources
+        self.concurrency = concurrency
+        self.queues = list(queues) if queues is not None else None
+        self.stop_grace_s = stop_grace_s
+        self.name = name
+        self.options = options
+        self._worker: Worker | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._connected = contextlib.AsyncExitStack()
+
+    @property
+    def worker_id(self) -> int | None:
+        """The id procrastinate registered this worker under (procrastinate_workers)."""
+        return self._worker.worker_id if self._worker else None
+
+    async def start(self) -> None:
+        """Connect, register and start fetching; returns once the worker is registered."""
+        if JobWorker._running is not None:
+            raise RuntimeError("A JobWorker already runs in this process")
+        JobWorker._running = self
+        try:
+            await self._start()
+        except BaseException:
+            await self._connected.aclose()
+            JobWorker._running = None
+            raise
+
+    async def _start(self) -> None:
+        app = load_blueprints()
+        _retry_every_task_on_shutdown(app)
+        connector = build_connector(self.database_url)
+        self._connected.enter_context(app.replace_connector(connector))
+        await connector.open_async()
+        self._connected.push_async_callback(connector.close_async)
+        options: dict[str, Any] = {
+            "fetch_job_polling_interval": FETCH_POLLING_INTERVAL_S,
+            "update_heartbeat_interval": HEARTBEAT_INTERVAL_S,
+            "stalled_worker_timeout": STALLED_WORKER_TIMEOUT_S,
+            **self.options,
+        }
+        self._worker = Worker(
+            app=app,
+            queues=self.queues,
+            name=self.name,
+            concurrency=self.concurrency,
+            listen_notify=True,
+            delete_jobs=DELETE_JOBS,
+            additional_context={RESOURCES_KEY: self.resources},
+            install_signal_handlers=False,
+            shutdown_graceful_timeout=self.stop_grace_s,
+            **options,
+        )
+        run = self._worker.run()  # type: ignore[no-untyped-call]
+        self._task = asyncio.create_task(run, name="job-worker")
+        # procrastinate signals nothing when it has registered: look at its worker id.
+        async with asyncio.timeout(START_TIMEOUT_S):
+            while self._worker.worker_id is None and not self._task.done():  # noqa: ASYNC110
+                await asyncio.sleep(_REGISTERED_POLL_S)
+        if self._task.done():
+            self._task.result()  # raises what stopped it
+            raise RuntimeError("The job worker stopped as it started")
+        log.info("jobs.worker_started", worker_id=self.worker_id, concurrency=self.concurrency)
+
+    async def stop(self) -> None:
+        """Fetch nothing more; let jobs in flight finish (or requeue them after the grace)."""
+        if JobWorker._running is not self:
+            return
+        try:
+            if self._worker is not None and self._task is not None:
+                self._worker.stop()  # type: ignore[no-untyped-call]
+                try:
+                    await self._task
+                except Exception:
+                    log.exception("jobs.worker_failed")
+        finally:
+            await self._connected.aclose()
+            JobWorker._running = None
+            log.info("jobs.worker_stopped")
+
+
+class _RetryOnShutdown(BaseRetryStrategy):
+    """A job cancelled because its worker is stopping goes back to the queue whatever the
+    task's own strategy says (it did not fail); anything else is the task's strategy's call."""
+
+    def __init__(self, inner: BaseRetryStrategy | None) -> None:
+        self.inner = inner
+
+    def get_retry_decision(self, *, exception: BaseException, job: Job) -> RetryDecision | None:
+        if isinstance(exception, asyncio.CancelledError | exceptions.JobAborted):
+            return RetryDecision()
+        if self.inner is None:
+            return None
+        retry = self.inner.get_retry_exception(exception=exception, job=job)
+        return retry.retry_decision if retry else None
+
+
+def _retry_every_task_on_shutdown(app: procrastinate.App) -> None:
+    for task in app.tasks.values():
+        if not isinstance(task.retry_strategy, _RetryOnShutdown):
+            task.retry_strategy = _RetryOnShutdown(task.retry_strategy)
