@@ -1,0 +1,206 @@
+"""The waiting room: FIFO tickets in front of sign-up, admitted as fast as an adaptive
+concurrency limit allows, each admission proven by a signed token.
+
+The limit's state lives in the store, so that in Redis mode every process shares it: a process
+gathers its own latency samples into windows (`observe`), and folds each finished window into
+the shared state by read, compute (Gradient2, limiter.py), compare-and-set; on a conflict it
+reads again. All processes' samples thus drive one limit, and admissions read that limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import re
+import secrets
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import replace
+
+import structlog
+
+from neobank.onboarding.waiting_room import metrics
+from neobank.onboarding.waiting_room.errors import (
+    TicketNotFound,
+    UnknownFlow,
+    WaitingRoomFull,
+    WaitingRoomUnavailable,
+)
+from neobank.onboarding.waiting_room.limiter import Gradient2Config, SampleWindow, gradient2
+from neobank.onboarding.waiting_room.memory_store import MemoryStore
+from neobank.onboarding.waiting_room.rate import POLL_AFTER_MAX_MS, eta_seconds, poll_after_ms
+from neobank.onboarding.waiting_room.redis_store import KEY_PREFIX, RedisStore
+from neobank.onboarding.waiting_room.schemas import Admission, Ticket, WaitingRoomStats
+from neobank.onboarding.waiting_room.store import RoomPolicy, RoomView, WaitingRoomStore
+from neobank.onboarding.waiting_room.tokens import AdmissionSigner
+
+__all__ = ["FLOWS", "WaitingRoom", "build_waiting_room"]
+
+log = structlog.get_logger(__name__)
+
+FLOWS = frozenset({"signup"})
+TICKET_ID_BYTES = 16  # 128 random bits: a ticket id cannot be guessed
+_TICKET_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
+LIMITER_CAS_ATTEMPTS_MAX = 5
+# Finished windows waiting to be folded into the shared limit; older ones are dropped.
+PENDING_WINDOWS_MAX = 16
+
+Clock = Callable[[], float]
+
+
+class WaitingRoom:
+    def __init__(
+        self,
+        store: WaitingRoomStore,
+        signing_key: str,
+        *,
+        limiter: Gradient2Config | None = None,
+        clock: Clock = time.time,
+    ) -> None:
+        self.store = store
+        self._signer = AdmissionSigner(signing_key)
+        self._config = limiter or Gradient2Config()
+        self._clock = clock
+        self._window = SampleWindow(self._config)
+        self._pending: deque[float] = deque(maxlen=PENDING_WINDOWS_MAX)
+        self._flush_task: asyncio.Task[None] | None = None
+
+    async def take_ticket(self, flow: str) -> Ticket:
+        if flow not in FLOWS:
+            raise UnknownFlow(f"unknown flow {flow!r}: the waiting room queues {sorted(FLOWS)}")
+        ticket_id = secrets.token_urlsafe(TICKET_ID_BYTES)
+        jti = secrets.token_urlsafe(TICKET_ID_BYTES)
+        try:
+            view = await self.store.take(ticket_id, flow, jti, self._clock())
+        except WaitingRoomFull:
+            metrics.REFUSED_FULL.inc()
+            raise
+        metrics.TICKETS.inc()
+        return self._ticket(view)
+
+    async def ticket(self, ticket_id: str) -> Ticket:
+        """The ticket as it stands now; polling it is also what admits the queue's head."""
+        if not _TICKET_ID.fullmatch(ticket_id):
+            raise TicketNotFound()
+        view = await self.store.poll(ticket_id, self._clock())
+        if view is None:
+            raise TicketNotFound()
+        return self._ticket(view)
+
+    def verify_admission(self, token: str) -> Admission:
+        return self._signer.verify(token, self._clock())
+
+    async def release(self, ticket_id: str) -> None:
+        """The admitted session is over (finished or failed): its slot is free for the next."""
+        if _TICKET_ID.fullmatch(ticket_id):
+            await self.store.release(ticket_id, self._clock())
+
+    def observe(self, latency_s: float) -> None:
+        """A latency sample of admitted work (the identity check's turnaround)."""
+        if not math.isfinite(latency_s) or latency_s < 0:
+            log.warning("waiting_room.bad_sample", latency_s=latency_s)
+            return
+        mean_s = self._window.add(latency_s, self._clock())
+        if mean_s is None:
+            return
+        self._pending.append(mean_s)
+        if self._flush_task is not None and not self._flush_task.done():
+            return  # the running flush picks this window up before it ends
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no loop here: `flush_samples()` folds it in later
+        self._flush_task = loop.create_task(self.flush_samples())
+
+    async def flush_samples(self) -> None:
+        """Folds the finished sample windows into the shared limit."""
+        while self._pending:
+            rtt_s = self._pending.popleft()
+            try:
+                await self._fold(rtt_s)
+            except WaitingRoomUnavailable as exc:
+                log.warning("waiting_room.limit_not_updated", error=str(exc))
+
+    async def stats(self) -> WaitingRoomStats:
+        stats = await self.store.stats(self._clock())
+        metrics.WAITING.set(stats.waiting)
+        metrics.ACTIVE.set(stats.active)
+        metrics.LIMIT.set(stats.limit)
+        return WaitingRoomStats(
+            waiting=stats.waiting,
+            active=stats.active,
+            limit=stats.limit,
+            admitted_total=stats.admitted_total,
+            tickets_total=stats.tickets_total,
+            admission_rate_per_s=round(stats.rate.measured_per_s, 3),
+        )
+
+    async def aclose(self) -> None:
+        if self._flush_task is not None:
+            await asyncio.gather(self._flush_task, return_exceptions=True)
+        await self.store.aclose()
+
+    async def _fold(self, rtt_s: float) -> None:
+        for _ in range(LIMITER_CAS_ATTEMPTS_MAX):
+            state, active = await self.store.limiter_state(self._clock())
+            updated = gradient2(state, rtt_s, active, self._config)
+            if await self.store.save_limiter_state(updated, state.version):
+                metrics.LIMIT.set(math.floor(updated.limit))
+                return
+        log.warning("waiting_room.limit_contended", attempts=LIMITER_CAS_ATTEMPTS_MAX)
+
+    def _ticket(self, view: RoomView) -> Ticket:
+        metrics.WAITING.set(view.waiting)
+        metrics.ACTIVE.set(view.active)
+        metrics.LIMIT.set(view.limit)
+        if view.admitted_now:
+            metrics.ADMISSIONS.inc(view.admitted_now)
+        stored = view.ticket
+        if stored.admitted_at is not None:
+            token = self._signer.sign(
+                ticket_id=stored.ticket_id,
+                jti=stored.jti,
+                flow=stored.flow,
+                admitted_at=stored.admitted_at,
+            )
+            return Ticket(
+                ticket_id=stored.ticket_id,
+                status="admitted",
+                position=0,
+                eta_seconds=0,
+                poll_after_ms=POLL_AFTER_MAX_MS,
+                issued_at=stored.issued_at,
+                admitted_at=stored.admitted_at,
+                admission_token=token,
+            )
+        eta_s = eta_seconds(view.position, view.rate)
+        return Ticket(
+            ticket_id=stored.ticket_id,
+            status="waiting",
+            position=view.position,
+            eta_seconds=eta_s,
+            poll_after_ms=poll_after_ms(eta_s),
+            issued_at=stored.issued_at,
+        )
+
+
+def build_waiting_room(
+    *,
+    redis_url: str | None,
+    signing_key: str,
+    policy: RoomPolicy | None = None,
+    limiter: Gradient2Config | None = None,
+    key_prefix: str = KEY_PREFIX,
+    clock: Clock = time.time,
+) -> WaitingRoom:
+    """An in-process room without `redis_url`; with it, a room shared by every process that
+    uses the same Redis and `key_prefix`. Nothing connects until the first call."""
+    config = limiter or Gradient2Config()
+    policy = replace(policy or RoomPolicy(), limit_initial=config.limit_initial)
+    store: WaitingRoomStore
+    if redis_url is None:
+        store = MemoryStore(policy)
+    else:
+        store = RedisStore(redis_url, policy, key_prefix=key_prefix)
+    return WaitingRoom(store, signing_key, limiter=config, clock=clock)
