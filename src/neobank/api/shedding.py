@@ -1,0 +1,154 @@
+"""Priority load shedding: when this process has too many requests in flight, sign-up traffic
+is refused first (503 `overloaded`, Retry-After), so that the customers the bank already has
+keep logging in and moving money on launch day.
+
+Every request counts towards one in-flight total; each class of traffic may start only while
+the total is under its own threshold: new sign-up work (POST a ticket, the onboarding steps)
+the lowest, ticket polls (cheap, and what keeps a queue moving) higher, everything else up
+to the hard cap. Health, readiness and metrics are never shed.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+import orjson
+from prometheus_client import Counter
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from neobank.errors import problem_document
+
+__all__ = [
+    "INFLIGHT_MAX",
+    "POLL_INFLIGHT_MAX",
+    "SIGNUP_INFLIGHT_MAX",
+    "LoadShedder",
+    "PriorityShedding",
+    "Traffic",
+    "classify",
+]
+
+SIGNUP_INFLIGHT_MAX = 64
+POLL_INFLIGHT_MAX = 256
+INFLIGHT_MAX = 1_024
+SIGNUP_RETRY_AFTER_S = 5
+RETRY_AFTER_S = 1
+
+_SIGNUP_PREFIXES = ("/v1/waiting-room", "/v1/onboarding")
+_POLL_PREFIX = "/v1/waiting-room/tickets/"
+_OPS_VIEW = "/v1/waiting-room"
+_EXEMPT = frozenset({"/healthz", "/readyz", "/metrics"})
+
+SHED_REQUESTS = Counter(
+    "neobank_shed_requests_total", "Requests refused as overload (503)", ["traffic"]
+)
+
+
+class Traffic(StrEnum):
+    SIGNUP = "signup"
+    POLL = "poll"
+    OTHER = "other"
+
+
+def classify(method: str, path: str) -> Traffic | None:
+    """The class of a request; None for what is never shed."""
+    if path in _EXEMPT:
+        return None
+    if not path.startswith(_SIGNUP_PREFIXES):
+        return Traffic.OTHER
+    if method in ("GET", "HEAD") and (path.startswith(_POLL_PREFIX) or path == _OPS_VIEW):
+        return Traffic.POLL
+    return Traffic.SIGNUP
+
+
+class LoadShedder:
+    """The in-flight counts of one process and the thresholds. The thresholds may be changed
+    while serving (the app keeps its shedder at `app.state.shedder`)."""
+
+    def __init__(
+        self,
+        *,
+        signup_inflight_max: int = SIGNUP_INFLIGHT_MAX,
+        poll_inflight_max: int = POLL_INFLIGHT_MAX,
+        inflight_max: int = INFLIGHT_MAX,
+        signup_retry_after_s: int = SIGNUP_RETRY_AFTER_S,
+        retry_after_s: int = RETRY_AFTER_S,
+    ) -> None:
+        if not 0 <= signup_inflight_max <= poll_inflight_max <= inflight_max:
+            raise ValueError("need signup_inflight_max <= poll_inflight_max <= inflight_max")
+        self.signup_inflight_max = signup_inflight_max
+        self.poll_inflight_max = poll_inflight_max
+        self.inflight_max = inflight_max
+        self.signup_retry_after_s = signup_retry_after_s
+        self.retry_after_s = retry_after_s
+        self.inflight = 0
+        self.inflight_by_traffic = dict.fromkeys(Traffic, 0)
+
+    def threshold(self, traffic: Traffic) -> int:
+        if traffic is Traffic.SIGNUP:
+            return self.signup_inflight_max
+        if traffic is Traffic.POLL:
+            return self.poll_inflight_max
+        return self.inflight_max
+
+    def retry_after(self, traffic: Traffic) -> int:
+        return self.retry_after_s if traffic is Traffic.OTHER else self.signup_retry_after_s
+
+    def try_enter(self, traffic: Traffic) -> bool:
+        if self.inflight >= self.threshold(traffic):
+            return False
+        self.inflight += 1
+        self.inflight_by_traffic[traffic] += 1
+        return True
+
+    def leave(self, traffic: Traffic) -> None:
+        self.inflight -= 1
+        self.inflight_by_traffic[traffic] -= 1
+
+
+class PriorityShedding:
+    """The ASGI middleware; add it last so that it runs first and a refusal costs little."""
+
+    def __init__(self, app: ASGIApp, *, shedder: LoadShedder | None = None) -> None:
+        self.app = app
+        self.shedder = shedder or LoadShedder()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        traffic = classify(scope["method"], scope["path"])
+        if traffic is None:
+            await self.app(scope, receive, send)
+            return
+        if not self.shedder.try_enter(traffic):
+            SHED_REQUESTS.labels(traffic.value).inc()
+            await _refuse(send, self.shedder.retry_after(traffic))
+            return
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.shedder.leave(traffic)
+
+
+async def _refuse(send: Send, retry_after_s: int) -> None:
+    body = orjson.dumps(
+        problem_document(
+            503,
+            "overloaded",
+            "The bank is busy",
+            f"Too many requests in flight: try again in {retry_after_s} s",
+        )
+    )
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 503,
+            "headers": [
+                (b"content-type", b"application/problem+json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"retry-after", str(retry_after_s).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
