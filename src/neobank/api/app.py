@@ -18,6 +18,7 @@ from neobank.api.errors import install_error_handlers, problem_response
 from neobank.api.json_body import install_body_schemas
 from neobank.api.limits import BodySizeLimit
 from neobank.api.responses import FastJSON
+from neobank.api.shedding import LoadShedder, PriorityShedding
 from neobank.config import Settings, ensure_admin_token, load_settings
 from neobank.customers.auth import TokenIssuer, load_signing_key
 from neobank.customers.router import router as customers_router
@@ -32,6 +33,8 @@ from neobank.ledger.router import router as ledger_router
 from neobank.observability import metrics
 from neobank.observability.http import RequestMetrics
 from neobank.observability.logging import configure_logging
+from neobank.onboarding.waiting_room import build_waiting_room
+from neobank.onboarding.waiting_room.router import router as waiting_room_router
 from neobank.payments.fees import FeeBook
 from neobank.payments.router import router as payments_router
 from neobank.workers.runner import BackgroundWorkers
@@ -57,14 +60,17 @@ def create_app(settings: Settings | None = None, *, run_workers: bool | None = N
         engine = LedgerEngine(pool)
         await engine.start()
         ops_token, _ = ensure_admin_token(settings)
+        signing_key = await load_signing_key(pool)
+        waiting_room = build_waiting_room(redis_url=settings.redis_url, signing_key=signing_key)
         app.state.services = Services(
             settings=settings,
             pool=pool,
             engine=engine,
             inflight=InFlight(),
             fees=FeeBook(pool),
-            tokens=TokenIssuer(await load_signing_key(pool)),
+            tokens=TokenIssuer(signing_key),
             ops_token=ops_token,
+            waiting_room=waiting_room,
         )
         workers = BackgroundWorkers(pool, engine) if _workers_enabled(run_workers) else None
         if workers:
@@ -78,6 +84,7 @@ def create_app(settings: Settings | None = None, *, run_workers: bool | None = N
             if workers:
                 await workers.stop()
             await engine.stop()
+            await waiting_room.aclose()
             await pool.close()
 
     app = FastAPI(
@@ -91,7 +98,16 @@ def create_app(settings: Settings | None = None, *, run_workers: bool | None = N
     app.add_middleware(StorableText)
     app.add_middleware(BodySizeLimit)
     app.add_middleware(RequestMetrics)
-    for router in (customers_router, deposits_router, payments_router, ledger_router):
+    # Added last, so it runs first: an overloaded process refuses sign-up work cheaply.
+    app.state.shedder = LoadShedder()
+    app.add_middleware(PriorityShedding, shedder=app.state.shedder)
+    for router in (
+        customers_router,
+        deposits_router,
+        payments_router,
+        ledger_router,
+        waiting_room_router,
+    ):
         app.include_router(router)
     _add_operational_routes(app)
     install_body_schemas(app)
