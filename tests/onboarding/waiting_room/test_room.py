@@ -106,6 +106,8 @@ async def test_unknown_flows_and_tickets_are_refused(make_room: RoomFactory) -> 
     room = make_room()
     with pytest.raises(UnknownFlow):
         await room.take_ticket("loan")
+    assert (await room.stats()).tickets_total == 0
+    await room.take_ticket("signup")
     for ticket_id in ("x" * 22, "", "../../etc", "a" * 200, "bad id with spaces"):
         with pytest.raises(TicketNotFound):
             await room.ticket(ticket_id)
