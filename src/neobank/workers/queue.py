@@ -28,6 +28,7 @@ __all__ = [
     "DEFAULT_QUEUE",
     "HEARTBEAT_INTERVAL_S",
     "JOB_SCHEMA",
+    "PSYCOPG_POOL_MAX",
     "RESOURCES_KEY",
     "STALLED_WORKER_TIMEOUT_S",
     "JobResources",

@@ -31,6 +31,7 @@ from procrastinate.worker import Worker
 
 from neobank.workers.queue import (
     HEARTBEAT_INTERVAL_S,
+    PSYCOPG_POOL_MAX,
     RESOURCES_KEY,
     STALLED_WORKER_TIMEOUT_S,
     JobResources,
@@ -63,15 +64,18 @@ class JobWorker:
         concurrency: int = JOB_CONCURRENCY,
         queues: Iterable[str] | None = None,
         stop_grace_s: float = STOP_GRACE_S,
+        pool_max: int = PSYCOPG_POOL_MAX,
         name: str = "neobank",
         **options: Any,
     ) -> None:
-        """`options` go to procrastinate's Worker as they are (tests shorten intervals)."""
+        """`options` override what is passed to procrastinate's Worker (tests shorten
+        intervals; the benchmark tries other settings)."""
         self.database_url = database_url
         self.resources = resources
         self.concurrency = concurrency
         self.queues = list(queues) if queues is not None else None
         self.stop_grace_s = stop_grace_s
+        self.pool_max = pool_max
         self.name = name
         self.options = options
         self._worker: Worker | None = None
@@ -98,28 +102,25 @@ class JobWorker:
     async def _start(self) -> None:
         app = load_blueprints()
         _retry_every_task_on_shutdown(app)
-        connector = build_connector(self.database_url)
+        connector = build_connector(self.database_url, pool_max=self.pool_max)
         self._connected.enter_context(app.replace_connector(connector))
         await connector.open_async()
         self._connected.push_async_callback(connector.close_async)
         options: dict[str, Any] = {
+            "queues": self.queues,
+            "name": self.name,
+            "concurrency": self.concurrency,
+            "listen_notify": True,
+            "delete_jobs": DELETE_JOBS,
+            "additional_context": {RESOURCES_KEY: self.resources},
+            "install_signal_handlers": False,
+            "shutdown_graceful_timeout": self.stop_grace_s,
             "fetch_job_polling_interval": FETCH_POLLING_INTERVAL_S,
             "update_heartbeat_interval": HEARTBEAT_INTERVAL_S,
             "stalled_worker_timeout": STALLED_WORKER_TIMEOUT_S,
             **self.options,
         }
-        self._worker = Worker(
-            app=app,
-            queues=self.queues,
-            name=self.name,
-            concurrency=self.concurrency,
-            listen_notify=True,
-            delete_jobs=DELETE_JOBS,
-            additional_context={RESOURCES_KEY: self.resources},
-            install_signal_handlers=False,
-            shutdown_graceful_timeout=self.stop_grace_s,
-            **options,
-        )
+        self._worker = Worker(app=app, **options)
         run = self._worker.run()  # type: ignore[no-untyped-call]
         self._task = asyncio.create_task(run, name="job-worker")
         # procrastinate signals nothing when it has registered: look at its worker id.
