@@ -111,14 +111,20 @@ class WaitingRoom:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return  # no loop here: `flush_samples()` folds it in later
-        self._flush_task = loop.create_task(self.flush_samples())
+        self._flush_task = loop.create_task(self._drain())
 
     async def flush_samples(self) -> None:
-        """Folds the finished sample windows into the shared limit."""
+        """Folds the finished sample windows into the shared limit (after any fold running)."""
+        if self._flush_task is not None:
+            await asyncio.gather(self._flush_task, return_exceptions=True)
+        await self._drain()
+
+    async def _drain(self) -> None:
         while self._pending:
-            rtt_s = self._pending.popleft()
+            windows = list(self._pending)
+            self._pending.clear()
             try:
-                await self._fold(rtt_s)
+                await self._fold(windows)
             except WaitingRoomUnavailable as exc:
                 log.warning("waiting_room.limit_not_updated", error=str(exc))
 
@@ -141,14 +147,20 @@ class WaitingRoom:
             await asyncio.gather(self._flush_task, return_exceptions=True)
         await self.store.aclose()
 
-    async def _fold(self, rtt_s: float) -> None:
+    async def _fold(self, windows: list[float]) -> None:
+        """Read, compute, compare-and-set; a conflict means another process just wrote, so
+        read its state and fold these windows into that one."""
         for _ in range(LIMITER_CAS_ATTEMPTS_MAX):
             state, active = await self.store.limiter_state(self._clock())
-            updated = gradient2(state, rtt_s, active, self._config)
+            updated = state
+            for rtt_s in windows:
+                updated = gradient2(updated, rtt_s, active, self._config)
             if await self.store.save_limiter_state(updated, state.version):
                 metrics.LIMIT.set(math.floor(updated.limit))
                 return
-        log.warning("waiting_room.limit_contended", attempts=LIMITER_CAS_ATTEMPTS_MAX)
+        log.warning(
+            "waiting_room.limit_contended", attempts=LIMITER_CAS_ATTEMPTS_MAX, windows=len(windows)
+        )
 
     def _ticket(self, view: RoomView) -> Ticket:
         metrics.WAITING.set(view.waiting)
