@@ -68,7 +68,7 @@ def test_a_token_verifies_until_it_expires() -> None:
         signed(sub=12345),
         signed(exp="tomorrow"),
         jwt.encode({"aud": ADMISSION_AUDIENCE, "sub": "t", "jti": "j"}, OTHER_KEY, "HS256"),
-        jwt.encode({"aud": ADMISSION_AUDIENCE, "sub": "t", "jti": "j"}, None, "none"),
+        jwt.encode({"aud": ADMISSION_AUDIENCE, "sub": "t", "jti": "j"}, "", "none"),
         "",
         "not.a.token",
     ],

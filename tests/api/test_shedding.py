@@ -1,0 +1,197 @@
+"""Priority load shedding in the real app: sign-up traffic is refused first when the process is
+busy, while existing customers' transfers keep going.
+
+Requests are held in flight deterministically: their bodies are streamed and stop half-way
+until the test opens a gate, so the middleware counts them for as long as the test wants.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+from prometheus_client import REGISTRY
+
+from neobank.api.shedding import LoadShedder, Traffic, classify
+from tests.api.problems import assert_problem
+from tests.conftest import BankDriver
+
+TICKETS = "/v1/waiting-room/tickets"
+JSON = {"Content-Type": "application/json"}
+
+
+def shed_total(traffic: str) -> float:
+    value = REGISTRY.get_sample_value("neobank_shed_requests_total", {"traffic": traffic})
+    return value or 0.0
+
+
+def held(body: dict[str, Any], gate: asyncio.Event) -> Callable[[], AsyncIterator[bytes]]:
+    """A request body sent in two halves, the second once `gate` opens."""
+    raw = orjson.dumps(body)
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield raw[:5]
+        await gate.wait()
+        yield raw[5:]
+
+    return chunks
+
+
+async def until(condition: Callable[[], bool], timeout_s: float = 5.0) -> None:
+    async with asyncio.timeout(timeout_s):
+        while not condition():
+            await asyncio.sleep(0.005)
+
+
+def shedder_of(app: Any) -> LoadShedder:
+    shedder = app.state.shedder
+    assert isinstance(shedder, LoadShedder)
+    return shedder
+
+
+async def test_a_sign_up_burst_is_shed_while_transfers_all_go_through(
+    app: Any, client: httpx.AsyncClient, bank: BankDriver
+) -> None:
+    shedder = shedder_of(app)
+    shedder.signup_inflight_max = 4
+    source = await bank.account(funded=1_000_000)
+    target = await bank.account()
+    shed_before, other_before = shed_total("signup"), shed_total("other")
+    gate = asyncio.Event()
+
+    burst = [
+        asyncio.create_task(
+            client.post(TICKETS, content=held({"flow": "signup"}, gate)(), headers=JSON)
+        )
+        for _ in range(12)
+    ]
+    # Four get in and hold (their bodies wait at the gate); the other eight are answered.
+    await until(lambda: sum(t.done() for t in burst) == 8)
+    assert shedder.inflight_by_traffic[Traffic.SIGNUP] == 4
+    for task in burst:
+        if task.done():
+            body = assert_problem(task.result(), 503, "overloaded")
+            assert task.result().headers["retry-after"] == str(shedder.signup_retry_after_s)
+            assert "try again" in str(body["detail"])
+    assert shed_total("signup") - shed_before == 8
+
+    # With sign-up at its threshold, a burst of existing customers' transfers all succeed.
+    transfers = await asyncio.gather(
+        *(bank.transfer(source["id"], target["id"], 1_000) for _ in range(24))
+    )
+    assert [r.status_code for r in transfers] == [201] * 24
+    assert await bank.balance(target["id"]) == 24_000
+    assert shed_total("other") == other_before
+
+    gate.set()
+    answered = await asyncio.gather(*(t for t in burst if not t.done()))
+    assert [r.status_code for r in answered] == [201] * 4
+    assert shedder.inflight == 0
+    # The load has passed: sign-up is served again.
+    again = await client.post(TICKETS, json={"flow": "signup"})
+    assert again.status_code == 201, again.text
+
+
+async def test_below_its_threshold_the_same_burst_is_not_shed(
+    app: Any, client: httpx.AsyncClient
+) -> None:
+    shedder = shedder_of(app)
+    shedder.signup_inflight_max = 12
+    gate = asyncio.Event()
+    burst = [
+        asyncio.create_task(
+            client.post(TICKETS, content=held({"flow": "signup"}, gate)(), headers=JSON)
+        )
+        for _ in range(12)
+    ]
+    await until(lambda: shedder.inflight_by_traffic[Traffic.SIGNUP] == 12)
+    assert not any(t.done() for t in burst)
+    gate.set()
+    assert [r.status_code for r in await asyncio.gather(*burst)] == [201] * 12
+
+
+async def test_ticket_polls_get_through_after_new_sign_ups_are_refused(
+    app: Any, client: httpx.AsyncClient
+) -> None:
+    shedder = shedder_of(app)
+    shedder.signup_inflight_max, shedder.poll_inflight_max = 2, 3
+    ticket = (await client.post(TICKETS, json={"flow": "signup"})).json()
+    gate = asyncio.Event()
+    holding = [
+        asyncio.create_task(
+            client.post(TICKETS, content=held({"flow": "signup"}, gate)(), headers=JSON)
+        )
+        for _ in range(2)
+    ]
+    await until(lambda: shedder.inflight == 2)
+    assert_problem(await client.post(TICKETS, json={"flow": "signup"}), 503, "overloaded")
+    assert (await client.get(f"{TICKETS}/{ticket['ticket_id']}")).status_code == 200
+    assert (await client.get("/v1/waiting-room")).status_code == 200
+    gate.set()
+    assert [r.status_code for r in await asyncio.gather(*holding)] == [201, 201]
+
+
+async def test_past_the_hard_cap_everything_but_health_is_shed(
+    app: Any, client: httpx.AsyncClient, bank: BankDriver
+) -> None:
+    shedder = shedder_of(app)
+    source = await bank.account(funded=100_000)
+    target = await bank.account()
+    shedder.signup_inflight_max, shedder.poll_inflight_max, shedder.inflight_max = 1, 2, 3
+    gate = asyncio.Event()
+    transfer = {
+        "from_account_id": source["id"],
+        "to_account_id": target["id"],
+        "amount": 100,
+        "currency": "KRW",
+    }
+    holding = [
+        asyncio.create_task(
+            client.post(
+                "/v1/transfers",
+                content=held(transfer, gate)(),
+                headers={**JSON, "Idempotency-Key": f"held-{i}"},
+            )
+        )
+        for i in range(3)
+    ]
+    await until(lambda: shedder.inflight_by_traffic[Traffic.OTHER] == 3)
+    refused = await bank.transfer(source["id"], target["id"], 100)
+    assert_problem(refused, 503, "overloaded")
+    assert refused.headers["retry-after"] == str(shedder.retry_after_s)
+    for path in ("/healthz", "/readyz", "/metrics"):
+        assert (await client.get(path)).status_code == 200
+    gate.set()
+    assert [r.status_code for r in await asyncio.gather(*holding)] == [201] * 3
+    assert await bank.balance(target["id"]) == 300
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "traffic"),
+    [
+        ("POST", "/v1/waiting-room/tickets", Traffic.SIGNUP),
+        ("POST", "/v1/onboarding", Traffic.SIGNUP),
+        ("POST", "/v1/onboarding/3f1c/id-verification", Traffic.SIGNUP),
+        ("GET", "/v1/onboarding/3f1c", Traffic.SIGNUP),
+        ("GET", "/v1/waiting-room/tickets/abc", Traffic.POLL),
+        ("GET", "/v1/waiting-room", Traffic.POLL),
+        ("POST", "/v1/auth/token", Traffic.OTHER),
+        ("POST", "/v1/transfers", Traffic.OTHER),
+        ("GET", "/v1/accounts/1", Traffic.OTHER),
+        ("GET", "/healthz", None),
+        ("GET", "/metrics", None),
+    ],
+)
+def test_requests_are_classified_by_path(method: str, path: str, traffic: Traffic | None) -> None:
+    assert classify(method, path) is traffic
+
+
+def test_thresholds_must_be_ordered() -> None:
+    with pytest.raises(ValueError):
+        LoadShedder(signup_inflight_max=10, poll_inflight_max=5)
+    with pytest.raises(ValueError):
+        LoadShedder(poll_inflight_max=2_000, inflight_max=1_000)
