@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from neobank import __version__
+from neobank.agencies.client import build_agency_clients
 from neobank.api.bodies import StorableText
 from neobank.api.deps import Services
 from neobank.api.errors import install_error_handlers, problem_response
@@ -37,7 +38,8 @@ from neobank.onboarding.waiting_room import build_waiting_room
 from neobank.onboarding.waiting_room.router import router as waiting_room_router
 from neobank.payments.fees import FeeBook
 from neobank.payments.router import router as payments_router
-from neobank.workers.runner import BackgroundWorkers
+from neobank.workers.queue import JobResources
+from neobank.workers.worker import JobWorker
 
 __all__ = ["create_app"]
 
@@ -72,8 +74,11 @@ def create_app(settings: Settings | None = None, *, run_workers: bool | None = N
             ops_token=ops_token,
             waiting_room=waiting_room,
         )
-        workers = BackgroundWorkers(pool, engine) if _workers_enabled(run_workers) else None
-        if workers:
+        agencies = build_agency_clients(settings.agencies_url)
+        workers = None
+        if _workers_enabled(run_workers):
+            resources = JobResources(pool, engine, agencies, waiting_room)
+            workers = JobWorker(database_url, resources)
             await workers.start()
         gc_thresholds = _tune_garbage_collector()
         log.info("neobank.started", embedded=settings.embedded, workers=bool(workers))
@@ -83,6 +88,7 @@ def create_app(settings: Settings | None = None, *, run_workers: bool | None = N
             _restore_garbage_collector(gc_thresholds)
             if workers:
                 await workers.stop()
+            await agencies.aclose()
             await engine.stop()
             await waiting_room.aclose()
             await pool.close()
