@@ -63,6 +63,13 @@ async def test_tickets_wait_in_order_and_the_ops_view_counts_them(
     }
     anonymous = await client.get("/v1/waiting-room", headers={"Authorization": ""})
     assert_problem(anonymous, 401, "unauthorized")
+    exposed = (await client.get("/metrics")).text
+    assert "neobank_waiting_room_waiting 3.0" in exposed
+    assert "neobank_waiting_room_active 1.0" in exposed
+    assert "neobank_waiting_room_limit 1.0" in exposed
+    for name in ("admissions_total", "tickets_total", "refused_total"):
+        assert f"neobank_waiting_room_{name} " in exposed
+    assert "neobank_shed_requests_total" in exposed
 
 
 async def test_a_full_room_answers_503_with_retry_after(
