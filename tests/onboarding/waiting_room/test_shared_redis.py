@@ -14,6 +14,7 @@ from neobank.onboarding.waiting_room import (
     RedisStore,
     RoomPolicy,
     WaitingRoom,
+    WaitingRoomUnavailable,
     build_waiting_room,
 )
 from tests.onboarding.waiting_room.conftest import REDIS_URL, SIGNING_KEY, FakeClock
@@ -89,3 +90,26 @@ async def test_samples_from_both_processes_drive_one_limit(
     assert active == LIMIT and state.samples == 20  # no window lost to the other's writes
     assert (await a.stats()).limit == (await b.stats()).limit > LIMIT
     assert (await b.take_ticket("signup")).status == "admitted"
+
+
+async def test_a_redis_that_does_not_answer_is_a_503_and_the_limit_just_waits(
+    clock: FakeClock,
+) -> None:
+    room = build_waiting_room(
+        redis_url="redis://127.0.0.1:1/0",
+        signing_key=SIGNING_KEY,
+        limiter=Gradient2Config(window_samples_min=1),
+        clock=clock,
+    )
+    try:
+        with pytest.raises(WaitingRoomUnavailable) as raised:
+            await room.take_ticket("signup")
+        assert (raised.value.status, raised.value.code) == (503, "waiting_room_unavailable")
+        with pytest.raises(WaitingRoomUnavailable):
+            await room.ticket("a" * 22)
+        room.observe(0.1)
+        clock.advance(2)
+        room.observe(0.1)
+        await room.flush_samples()  # logged and dropped, not raised
+    finally:
+        await room.aclose()

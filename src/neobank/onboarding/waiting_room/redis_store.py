@@ -42,7 +42,7 @@ class RedisStore:
             socket_connect_timeout=REDIS_TIMEOUT_S,
             decode_responses=True,
         )
-        self._redis: aioredis.Redis = aioredis.Redis(connection_pool=pool)
+        self._redis: aioredis.Redis = aioredis.Redis.from_pool(pool)  # closes the pool with it
         self._enter = self._redis.register_script(redis_scripts.ENTER)
         self._stats = self._redis.register_script(redis_scripts.STATS)
         self._release = self._redis.register_script(redis_scripts.RELEASE)
