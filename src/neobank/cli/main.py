@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from neobank.cli.agencies import agencies_app
+from neobank.cli.loadtest import loadtest_app
 from neobank.config import ensure_admin_token, load_settings
 from neobank.db.migrate import migrate as apply_migrations
 from neobank.db.runtime import resolve_database_url
@@ -20,6 +21,7 @@ app = typer.Typer(help="neobank: run an internet-only bank.", no_args_is_help=Tr
 ledger_app = typer.Typer(help="Ledger tools.", no_args_is_help=True)
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(agencies_app, name="agencies")
+app.add_typer(loadtest_app, name="loadtest")
 console = Console(stderr=True)
 
 
