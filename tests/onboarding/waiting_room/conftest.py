@@ -89,4 +89,3 @@ async def make_room(
             deleted += await room.store.delete_all()
         await room.aclose()
     assert backend == "memory" or deleted > 0, "the Redis store was never written to"
-
