@@ -59,10 +59,13 @@ def _iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).isoformat()
 
 
-def create_fake_bank(knobs: FakeBankKnobs | None = None) -> FastAPI:
+def create_fake_bank(
+    knobs: FakeBankKnobs | None = None, simulator: FastAPI | None = None
+) -> FastAPI:
+    """The fake bank; its 1 KRW credits go to ``simulator`` (default: a new one, mounted)."""
     knobs = knobs or FakeBankKnobs()
     state = _State()
-    simulator = create_simulator_app(seed=1)
+    simulator = simulator or create_simulator_app(seed=1)
     clearing = simulator.state.simulator.clearing
     app = FastAPI()
     app.mount("/_agencies", simulator)
