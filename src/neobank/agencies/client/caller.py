@@ -46,6 +46,8 @@ from neobank.agencies.client.policy import AgencyPolicy
 
 __all__ = ["AgencyCaller"]
 
+# How much of an agency's own explanation a rejection carries (it may list every field).
+REJECTION_DETAIL_CHARS_MAX = 300
 # Problem codes the agencies answer that have an error of their own on our side.
 _REJECTIONS: dict[str, type[AgencyRejected]] = {"inquiry_key_conflict": InquiryKeyConflict}
 
@@ -205,4 +207,5 @@ def _rejection(agency: str, response: httpx.Response) -> AgencyRejected:
         agency_code = str(problem.get("code") or agency_code)
         detail = f"{detail}: {problem.get('detail') or problem.get('title') or agency_code}"
     error = _REJECTIONS.get(agency_code, AgencyRejected)
+    detail = detail[:REJECTION_DETAIL_CHARS_MAX]
     return error(agency, detail, agency_status=response.status_code, agency_code=agency_code)
