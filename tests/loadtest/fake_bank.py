@@ -10,6 +10,7 @@ will not accept.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import time
 import uuid
@@ -49,8 +50,9 @@ class _Onboarding:
 class _State:
     sequence: itertools.count[int] = field(default_factory=itertools.count)
     last_admission: float = 0.0
-    # ticket id -> (sequence number, issued at, admitted at)
+    # ticket id -> (sequence number, issued at, admitted at); admission times in ticket order
     tickets: dict[str, tuple[int, float, float]] = field(default_factory=dict)
+    admissions: list[float] = field(default_factory=list)
     onboardings: dict[str, _Onboarding] = field(default_factory=dict)
     starts: int = 0
 
@@ -73,7 +75,7 @@ def create_fake_bank(
     def ticket(ticket_id: str) -> dict[str, Any]:
         k, issued, at = state.tickets[ticket_id]
         now = time.time()
-        waiting = sum(1 for j, _, a in state.tickets.values() if j < k and a > now)
+        waiting = k - bisect.bisect_right(state.admissions, now, hi=k)
         out: dict[str, Any] = {
             "ticket_id": ticket_id,
             "status": "admitted" if now >= at else "waiting",
@@ -110,6 +112,7 @@ def create_fake_bank(
         at = max(now, state.last_admission + 1 / knobs.admit_rate_per_s)
         state.tickets[ticket_id] = (next(state.sequence), now, at)
         state.last_admission = at
+        state.admissions.append(at)
         return ticket(ticket_id)
 
     @app.get("/v1/waiting-room/tickets/{ticket_id}")
@@ -121,7 +124,7 @@ def create_fake_bank(
         if authorization != f"Bearer {OPS_TOKEN}":
             raise HTTPException(401)
         now = time.time()
-        admitted = sum(1 for _, _, at in state.tickets.values() if at <= now)
+        admitted = bisect.bisect_right(state.admissions, now)
         return {
             "waiting": len(state.tickets) - admitted,
             "active": 0,

@@ -56,7 +56,7 @@ def _eta(ax: Any, f: Figures) -> None:
 
 def _latency(ax: Any, f: Figures) -> None:
     rows = f.endpoints
-    names = [e.endpoint.replace("/v1/onboarding/{id}", "…").replace("/v1/", "/") for e in rows]
+    names = [e.endpoint.replace("/v1/", "/").replace("/onboarding/{id}/", "/…/") for e in rows]
     positions = range(len(rows))
     width = 0.27
     for shift, label, values in (
