@@ -11,6 +11,7 @@ import asyncpg
 
 from neobank.workers.maintenance import requeue_stalled_jobs
 from neobank.workers.queue import build_connector, defer_in_transaction, job_app
+from neobank.workers.worker import JobWorker
 from tests.workers.conftest import WorkerFactory, eventually, jobs_table, keys
 from tests.workers.jobs import FLAKY_ATTEMPTS_MAX
 
@@ -118,3 +119,24 @@ async def _has(db: asyncpg.Connection, key: str) -> bool:
 
 async def _status(db: asyncpg.Connection, job_id: int, status: str) -> list[asyncpg.Record]:
     return [r for r in await jobs_table(db) if r["id"] == job_id and r["status"] == status]
+
+
+async def test_a_worker_that_fails_is_replaced_and_goes_on(
+    effects: asyncpg.Connection, start_worker: WorkerFactory
+) -> None:
+    worker = await start_worker()
+    fetch = "procrastinate.procrastinate_fetch_job_v2(character varying[], bigint)"
+    await effects.execute(f"ALTER FUNCTION {fetch} RENAME TO fetch_broken")
+    try:
+        await _defer(effects, "test.record", key="through a failure")  # the fetch fails
+        await eventually(lambda: _restarted(worker))
+    finally:
+        await effects.execute(
+            "ALTER FUNCTION procrastinate.fetch_broken(character varying[], bigint)"
+            " RENAME TO procrastinate_fetch_job_v2"
+        )
+    assert await eventually(lambda: keys(effects)) == ["through a failure"]
+
+
+async def _restarted(worker: JobWorker) -> bool:
+    return worker.restarts > 0

@@ -11,6 +11,8 @@ and `neobank worker`.
   polling every FETCH_POLLING_INTERVAL_S is only the fallback.
 - Stopping: no new job is fetched; jobs in flight get STOP_GRACE_S to finish, then are
   cancelled and requeued (every task is given a retry on shutdown, below), so none is lost.
+- A procrastinate worker that fails (its database went away) is replaced after a pause that
+  doubles up to RESTART_BACKOFF_MAX_S, for as long as the JobWorker runs.
 - A process that dies mid-job leaves its jobs "doing" under a worker whose heartbeat stops;
   maintenance.retry_stalled_jobs requeues them (STALLED_WORKER_TIMEOUT_S).
 """
@@ -47,6 +49,8 @@ JOB_CONCURRENCY = 32
 STOP_GRACE_S = 20.0
 FETCH_POLLING_INTERVAL_S = 5.0
 START_TIMEOUT_S = 30.0
+RESTART_BACKOFF_MIN_S = 0.5
+RESTART_BACKOFF_MAX_S = 30.0
 _REGISTERED_POLL_S = 0.01
 DELETE_JOBS = "successful"
 
@@ -78,8 +82,10 @@ class JobWorker:
         self.pool_max = pool_max
         self.name = name
         self.options = options
+        self.restarts = 0
         self._worker: Worker | None = None
         self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
         self._connected = contextlib.AsyncExitStack()
 
     @property
@@ -106,6 +112,20 @@ class JobWorker:
         self._connected.enter_context(app.replace_connector(connector))
         await connector.open_async()
         self._connected.push_async_callback(connector.close_async)
+        self._stopping.clear()
+        first = self._new_worker(app)
+        self._task = asyncio.create_task(self._supervise(app, first), name="job-worker")
+        # procrastinate signals nothing when it has registered: look at its worker id.
+        async with asyncio.timeout(START_TIMEOUT_S):
+            while first.worker_id is None and self.restarts == 0:  # noqa: ASYNC110
+                await asyncio.sleep(_REGISTERED_POLL_S)
+        if first.worker_id is None:
+            self._stopping.set()
+            await self._task
+            raise RuntimeError("The job worker failed as it started (see the log)")
+        log.info("jobs.worker_started", worker_id=self.worker_id, concurrency=self.concurrency)
+
+    def _new_worker(self, app: procrastinate.App) -> Worker:
         options: dict[str, Any] = {
             "queues": self.queues,
             "name": self.name,
@@ -121,28 +141,37 @@ class JobWorker:
             **self.options,
         }
         self._worker = Worker(app=app, **options)
-        run = self._worker.run()  # type: ignore[no-untyped-call]
-        self._task = asyncio.create_task(run, name="job-worker")
-        # procrastinate signals nothing when it has registered: look at its worker id.
-        async with asyncio.timeout(START_TIMEOUT_S):
-            while self._worker.worker_id is None and not self._task.done():  # noqa: ASYNC110
-                await asyncio.sleep(_REGISTERED_POLL_S)
-        if self._task.done():
-            self._task.result()  # raises what stopped it
-            raise RuntimeError("The job worker stopped as it started")
-        log.info("jobs.worker_started", worker_id=self.worker_id, concurrency=self.concurrency)
+        return self._worker
+
+    async def _supervise(self, app: procrastinate.App, worker: Worker) -> None:
+        """Run procrastinate's worker; if it ends without being asked to (a database error in
+        its fetch loop, a failed heartbeat), start a new one after a growing pause. Jobs it
+        left "doing" are requeued by the stalled-job sweep."""
+        backoff_s = RESTART_BACKOFF_MIN_S
+        while True:
+            try:
+                await worker.run()  # type: ignore[no-untyped-call]
+            except Exception:
+                log.exception("jobs.worker_failed", restart_in_s=backoff_s)
+            if self._stopping.is_set():
+                return
+            self.restarts += 1
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), timeout=backoff_s)
+                return
+            backoff_s = min(backoff_s * 2, RESTART_BACKOFF_MAX_S)
+            worker = self._new_worker(app)
 
     async def stop(self) -> None:
         """Fetch nothing more; let jobs in flight finish (or requeue them after the grace)."""
         if JobWorker._running is not self:
             return
         try:
-            if self._worker is not None and self._task is not None:
+            self._stopping.set()
+            if self._worker is not None:
                 self._worker.stop()  # type: ignore[no-untyped-call]
-                try:
-                    await self._task
-                except Exception:
-                    log.exception("jobs.worker_failed")
+            if self._task is not None:
+                await self._task
         finally:
             await self._connected.aclose()
             JobWorker._running = None
