@@ -46,9 +46,11 @@ DEFAULT_QUEUE = "default"
 RESOURCES_KEY = "resources"
 QUEUEING_LOCK_INDEX = "procrastinate_jobs_queueing_lock_idx_v1"
 # procrastinate's own connections: the fetch loop is serial (one connection), finishing jobs and
-# heartbeats share the rest. LISTEN uses a connection of its own, outside the pool.
+# heartbeats share the other; LISTEN holds one more, outside the pool. 2 drains as fast as 4 or
+# 8 (tests/workers/bench_jobs.py; 1 is 2.5 times slower), and `serve --workers 4` next to 20
+# asyncpg connections a process must stay under PostgreSQL's 100.
 PSYCOPG_POOL_MIN = 1
-PSYCOPG_POOL_MAX = 4
+PSYCOPG_POOL_MAX = 2
 # A worker writes a heartbeat this often; one silent for the timeout is taken for dead and its
 # jobs are requeued (maintenance.retry_stalled_jobs). Several beats fit in the timeout, so a
 # busy event loop is not mistaken for a dead process.
