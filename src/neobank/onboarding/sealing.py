@@ -11,7 +11,6 @@ import hashlib
 import hmac
 import os
 import secrets
-import weakref
 
 import asyncpg
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -63,12 +62,18 @@ async def load_sealer(conn: asyncpg.Connection | asyncpg.Pool) -> Sealer:
     return Sealer(await _secret(conn, _SEAL_KEY_NAME), await _secret(conn, _DIGEST_KEY_NAME))
 
 
-_sealers: weakref.WeakKeyDictionary[asyncpg.Pool, Sealer] = weakref.WeakKeyDictionary()
+# Per pool (asyncpg pools cannot be weakly referenced): a process has one pool, tests a few.
+_sealers: dict[int, tuple[asyncpg.Pool, Sealer]] = {}
+SEALERS_KEPT_MAX = 8
 
 
 async def sealer_for(pool: asyncpg.Pool) -> Sealer:
     """The process's sealer for this database, loaded once."""
-    sealer = _sealers.get(pool)
-    if sealer is None:
-        sealer = _sealers[pool] = await load_sealer(pool)
+    known = _sealers.get(id(pool))
+    if known is not None and known[0] is pool:
+        return known[1]
+    sealer = await load_sealer(pool)
+    if len(_sealers) >= SEALERS_KEPT_MAX:
+        _sealers.pop(next(iter(_sealers)))
+    _sealers[id(pool)] = (pool, sealer)
     return sealer

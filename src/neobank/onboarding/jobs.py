@@ -1,0 +1,194 @@
+"""The onboarding's agency calls, as durable jobs: the identity check and the 1 KRW credit.
+
+Each job reads the application, does nothing if its step is no longer pending (a job may run
+twice: a retry after a crash, a duplicate), calls the agency through its adapter, and records
+the result in one transaction. An agency that is slow, throttling, failing or behind an open
+circuit makes the job wait and retry (``AgencyRetry``); nobody fails for the agency's fault.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import procrastinate
+import structlog
+from procrastinate import JobContext
+from procrastinate.retry import BaseRetryStrategy, RetryDecision
+
+from neobank.agencies.client import AgencyClients, AgencyRejected, CircuitOpen
+from neobank.events import EventRow, write_events
+from neobank.idempotency import StoredAnswer
+from neobank.ledger.chart import AccountCode, bank_account_id
+from neobank.ledger.domain import ItemOutcome, TransferSpec
+from neobank.ledger.engine import LedgerEngine, Rendered, Submission
+from neobank.onboarding.flow import RETRYABLE_ID_REASONS
+from neobank.onboarding.sealing import sealer_for
+from neobank.onboarding.service import (
+    AGENCY_QUEUE,
+    CLEARING_TASK,
+    IDENTITY_TASK,
+    verification_code,
+)
+from neobank.workers.queue import JobResources, resources_of
+
+__all__ = ["AgencyRetry", "blueprint"]
+
+log = structlog.get_logger(__name__)
+
+RETRY_BACKOFF_BASE_S = 1.0
+RETRY_BACKOFF_MAX_S = 60.0
+# A bug or a database error is retried a few times, then left failed for an engineer; an
+# agency's trouble is retried for as long as it lasts.
+OTHER_ERROR_ATTEMPTS_MAX = 8
+VERIFICATION_AMOUNT_MINOR = 1
+VERIFICATION_CURRENCY = "KRW"
+VERIFICATION_TRANSFER_CODE = 20  # ledger transfer code: 1 KRW account check
+MEMO_PREFIX = "NEOBANK"
+_TRANSFER_NAMESPACE = uuid.UUID("2d0c4f0e-7b7e-4d55-a1c3-5e1f4b7b9a21")
+
+
+class AgencyRetry(BaseRetryStrategy):
+    """Capped exponential backoff with jitter; an open circuit says when to come back."""
+
+    def get_retry_decision(self, *, exception: BaseException, job: Any) -> RetryDecision | None:
+        if isinstance(exception, AgencyRejected):
+            return None
+        attempts = int(job.attempts)
+        if not _is_agency_trouble(exception) and attempts >= OTHER_ERROR_ATTEMPTS_MAX:
+            return None
+        if isinstance(exception, CircuitOpen):
+            wait_s = max(exception.retry_after_s, RETRY_BACKOFF_BASE_S)
+        else:
+            wait_s = min(RETRY_BACKOFF_BASE_S * 2**attempts, RETRY_BACKOFF_MAX_S)
+        return RetryDecision(retry_in={"seconds": int(wait_s * random.uniform(0.5, 1.0)) + 1})
+
+
+def _is_agency_trouble(exception: BaseException) -> bool:
+    from neobank.agencies.client import AgencyError
+
+    return isinstance(exception, AgencyError)
+
+
+blueprint = procrastinate.Blueprint()
+
+
+def _agencies(resources: JobResources) -> AgencyClients:
+    if resources.agencies is None:
+        raise RuntimeError("this worker has no agency clients: onboarding jobs cannot run")
+    return resources.agencies
+
+
+@blueprint.task(name=IDENTITY_TASK, queue=AGENCY_QUEUE, pass_context=True, retry=AgencyRetry())
+async def verify_identity(context: JobContext, onboarding_id: str) -> None:
+    resources = resources_of(context)
+    row = await resources.pool.fetchrow(
+        "SELECT * FROM onboardings WHERE id = $1", uuid.UUID(onboarding_id)
+    )
+    if row is None or row["id_status"] != "pending" or row["status"] != "in_progress":
+        return
+    sealer = await sealer_for(resources.pool)
+    result = await _agencies(resources).identity.verify(
+        name=row["name"],
+        resident_id=sealer.open(row["resident_id_sealed"]),
+        issue_date=row["id_card_issue_date"],
+    )
+    now = datetime.now(UTC)
+    final_failure = not result.verified and result.reason not in RETRYABLE_ID_REASONS
+    async with resources.pool.acquire() as conn, conn.transaction():
+        done = await conn.fetchrow(
+            """
+            UPDATE onboardings SET id_status = $2::varchar, id_reason = $3,
+                id_verification_id = $4, id_checked_at = $5, updated_at = $5,
+                status = CASE WHEN $6::boolean THEN 'failed'
+                              WHEN $2::varchar = 'passed' AND acct_status = 'passed' THEN 'ready'
+                              ELSE status END
+            WHERE id = $1 AND id_status = 'pending' AND status = 'in_progress'
+            RETURNING id_requested_at
+            """,
+            row["id"],
+            "passed" if result.verified else "failed",
+            result.reason,
+            result.verification_id,
+            now,
+            final_failure,
+        )
+        if done is None:
+            return
+        kind = "onboarding.id_verified" if result.verified else "onboarding.id_rejected"
+        body = {"verification_id": result.verification_id, "reason": result.reason}
+        await write_events(conn, [EventRow(kind, "onboarding", onboarding_id, body)], now)
+    if resources.waiting_room is not None:
+        resources.waiting_room.observe((now - done["id_requested_at"]).total_seconds())
+        if final_failure:
+            await resources.waiting_room.release(row["ticket_id"])
+
+
+@blueprint.task(name=CLEARING_TASK, queue=AGENCY_QUEUE, pass_context=True, retry=AgencyRetry())
+async def send_verification_credit(context: JobContext, onboarding_id: str) -> None:
+    """Send 1 KRW with the code in the memo, book it, and mark the step sent. Safe to repeat:
+    the clearing house delivers once per reference and the ledger posts once per transfer id."""
+    resources = resources_of(context)
+    the_id = uuid.UUID(onboarding_id)
+    row = await resources.pool.fetchrow("SELECT * FROM onboardings WHERE id = $1", the_id)
+    if row is None or row["acct_status"] != "pending" or row["status"] != "in_progress":
+        return
+    salt: bytes = row["acct_code_salt"]
+    code = verification_code(await sealer_for(resources.pool), the_id, salt)
+    credit = await _agencies(resources).clearing.send_credit(
+        bank_code=row["acct_bank_code"],
+        account_number=row["acct_number"],
+        amount=VERIFICATION_AMOUNT_MINOR,
+        currency=VERIFICATION_CURRENCY,
+        memo=f"{MEMO_PREFIX} {code}",
+        reference=f"onb-{onboarding_id}-{salt.hex()[:8]}",
+    )
+    await _book_verification_credit(
+        resources.engine, uuid.uuid5(_TRANSFER_NAMESPACE, f"{the_id}|{salt.hex()}")
+    )
+    now = datetime.now(UTC)
+    async with resources.pool.acquire() as conn, conn.transaction():
+        updated = await conn.fetchval(
+            """
+            UPDATE onboardings SET acct_status = 'sent', acct_credit_id = $2, acct_sent_at = $3,
+                updated_at = $3
+            WHERE id = $1 AND acct_status = 'pending' RETURNING 1
+            """,
+            the_id,
+            credit.credit_id,
+            now,
+        )
+        if updated:
+            body = {"credit_id": credit.credit_id, "bank_code": row["acct_bank_code"]}
+            await write_events(
+                conn,
+                [
+                    EventRow(
+                        "onboarding.verification_credit_sent", "onboarding", onboarding_id, body
+                    )
+                ],
+                now,
+            )
+
+
+async def _book_verification_credit(engine: LedgerEngine, transfer_id: uuid.UUID) -> None:
+    """The 1 KRW left the bank through the clearing house: an expense against settlement."""
+    spec = TransferSpec(
+        id=transfer_id,
+        debit_account_id=bank_account_id(AccountCode.VERIFICATION_EXPENSE, VERIFICATION_CURRENCY),
+        credit_account_id=bank_account_id(AccountCode.SETTLEMENT, VERIFICATION_CURRENCY),
+        amount=VERIFICATION_AMOUNT_MINOR,
+        currency=VERIFICATION_CURRENCY,
+        code=VERIFICATION_TRANSFER_CODE,
+    )
+
+    def render(outcomes: list[ItemOutcome], at: datetime) -> Rendered:
+        return Rendered(StoredAnswer(200, {"booked": str(transfer_id)}))
+
+    answer = await engine.submit(Submission([[spec]], render))
+    outcome = answer.outcomes[0] if answer.outcomes else None
+    if outcome is None or not outcome.ok:
+        # The bank's own books refused: a bug, not the person's fault; the job retries.
+        raise RuntimeError(f"booking the 1 KRW check failed: {outcome!r}")

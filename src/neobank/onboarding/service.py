@@ -1,0 +1,331 @@
+"""Onboarding use cases. Each runs in the caller's one transaction on a locked row; agency
+calls never happen here: they are jobs deferred in the same transaction (``jobs.py``)."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import uuid
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+from neobank.b64 import b64url_encode
+from neobank.customers.errors import DeviceKeyInUse
+from neobank.customers.service import create_customer, decode_public_key, register_device
+from neobank.deposits.service import get_account, open_account
+from neobank.events import EventRow, write_events
+from neobank.onboarding.errors import (
+    AdmissionTokenUsed,
+    AlreadyCustomer,
+    BirthDateMismatch,
+    InvalidResidentId,
+    OnboardingClosed,
+    OnboardingExpired,
+    OnboardingNotFound,
+    StepNotReady,
+    VerificationCodeMismatch,
+    VerificationFailed,
+)
+from neobank.onboarding.flow import ACCOUNT_CHECK_TRIES, Application, view
+from neobank.onboarding.schemas import AccountCheckIn, OnboardingIn
+from neobank.onboarding.sealing import Sealer
+from neobank.resident_id import parse_resident_id
+from neobank.workers.queue import defer_in_transaction
+
+__all__ = [
+    "NON_FACE_TO_FACE_DAILY_LIMIT_MINOR",
+    "ONBOARDING_TTL",
+    "complete",
+    "confirm_code",
+    "load",
+    "request_account_check",
+    "request_id_check",
+    "start",
+    "verification_code",
+]
+
+ONBOARDING_TTL = timedelta(hours=1)
+# Accounts opened without a visit start "limit-restricted" (한도제한계좌), as Korean banks do:
+# at most 1,000,000 KRW out a day until the customer proves the account's purpose.
+NON_FACE_TO_FACE_DAILY_LIMIT_MINOR = 1_000_000
+DEPOSIT_PRODUCT = "demand_deposit"
+CODE_SALT_BYTES = 16
+IDENTITY_TASK = "onboarding.verify_identity"
+CLEARING_TASK = "onboarding.send_verification_credit"
+# Agency calls wait in a queue of their own, behind nothing else.
+AGENCY_QUEUE = "agencies"
+
+
+async def load(conn: asyncpg.Connection | asyncpg.Pool, onboarding_id: uuid.UUID) -> asyncpg.Record:
+    row = await conn.fetchrow("SELECT * FROM onboardings WHERE id = $1", onboarding_id)
+    if row is None:
+        raise OnboardingNotFound()
+    return row
+
+
+async def _lock_open(
+    conn: asyncpg.Connection, onboarding_id: uuid.UUID, now: datetime
+) -> Application:
+    row = await conn.fetchrow("SELECT * FROM onboardings WHERE id = $1 FOR UPDATE", onboarding_id)
+    if row is None:
+        raise OnboardingNotFound()
+    app = Application.from_row(row)
+    if app.status in ("completed", "failed"):
+        raise OnboardingClosed(f"this onboarding is {app.status}")
+    if app.expired(now):
+        raise OnboardingExpired()
+    return app
+
+
+async def _event(
+    conn: asyncpg.Connection, kind: str, app_id: str, body: dict[str, Any], now: datetime
+) -> None:
+    await write_events(conn, [EventRow(kind, "onboarding", app_id, body)], now)
+
+
+async def start(
+    conn: asyncpg.Connection, sealer: Sealer, ticket_id: str, body: OnboardingIn, now: datetime
+) -> dict[str, Any]:
+    resident = parse_resident_id(body.resident_id)
+    if resident is None:
+        raise InvalidResidentId()
+    if resident.birth_date != body.birth_date:
+        raise BirthDateMismatch()
+    public_key = decode_public_key(body.device_public_key)
+    digest = sealer.digest(resident.digits)
+    if await conn.fetchval(
+        "SELECT 1 FROM onboardings WHERE resident_id_digest = $1 AND status = 'completed'", digest
+    ):
+        raise AlreadyCustomer()
+    if await conn.fetchval("SELECT 1 FROM devices WHERE public_key = $1", public_key):
+        raise DeviceKeyInUse()
+    row = await conn.fetchrow(
+        """
+        INSERT INTO onboardings (id, ticket_id, status, name, birth_date, phone,
+            resident_id_sealed, resident_id_digest, resident_id_masked, device_public_key,
+            id_status, acct_status, acct_tries_left, created_at, updated_at, expires_at)
+        VALUES ($1, $2, 'in_progress', $3, $4, $5, $6, $7, $8, $9,
+            'not_started', 'not_started', $10, $11, $11, $12)
+        ON CONFLICT (ticket_id) DO NOTHING
+        RETURNING *
+        """,
+        uuid.uuid4(),
+        ticket_id,
+        body.name,
+        body.birth_date,
+        body.phone,
+        sealer.seal(resident.digits),
+        digest,
+        resident.masked,
+        public_key,
+        ACCOUNT_CHECK_TRIES,
+        now,
+        now + ONBOARDING_TTL,
+    )
+    if row is None:
+        raise AdmissionTokenUsed()
+    out = view(Application.from_row(row), now)
+    await _event(conn, "onboarding.started", out["id"], {"ticket_id": ticket_id, **out}, now)
+    return out
+
+
+async def request_id_check(
+    conn: asyncpg.Connection, onboarding_id: uuid.UUID, issue_date: date, now: datetime
+) -> dict[str, Any]:
+    """Ask the identity agency, in the background. Asking again while it is pending or after
+    it passed changes nothing (the step is idempotent)."""
+    app = await _lock_open(conn, onboarding_id, now)
+    if not app.id_check_may_start():
+        return view(app, now)
+    row = await conn.fetchrow(
+        """
+        UPDATE onboardings SET id_status = 'pending', id_reason = NULL, id_card_issue_date = $2,
+            id_requested_at = $3, updated_at = $3
+        WHERE id = $1 RETURNING *
+        """,
+        onboarding_id,
+        issue_date,
+        now,
+    )
+    await defer_in_transaction(
+        conn,
+        IDENTITY_TASK,
+        {"onboarding_id": str(onboarding_id)},
+        queueing_lock=f"idv:{onboarding_id}",
+        queue=AGENCY_QUEUE,
+    )
+    out = view(Application.from_row(row), now)
+    await _event(
+        conn,
+        "onboarding.id_verification_requested",
+        out["id"],
+        {"issue_date": str(issue_date)},
+        now,
+    )
+    return out
+
+
+def verification_code(sealer: Sealer, onboarding_id: uuid.UUID, salt: bytes) -> str:
+    """The 4-digit code of one account check, derived rather than stored: nothing at rest (nor
+    in the job's arguments) reveals it to someone without the bank's key."""
+    digest = sealer.digest(f"{onboarding_id}|{salt.hex()}", context="account_check_code")
+    return f"{int.from_bytes(digest[:8], 'big') % 10_000:04d}"
+
+
+async def request_account_check(
+    conn: asyncpg.Connection, onboarding_id: uuid.UUID, body: AccountCheckIn, now: datetime
+) -> dict[str, Any]:
+    app = await _lock_open(conn, onboarding_id, now)
+    if app.acct_status != "not_started":
+        if (app.acct_bank_code, app.acct_number) != (body.bank_code, body.account_number):
+            raise StepNotReady("an account check for another account is already under way")
+        return view(app, now)
+    row = await conn.fetchrow(
+        """
+        UPDATE onboardings SET acct_status = 'pending', acct_bank_code = $2, acct_number = $3,
+            acct_code_salt = $4, acct_requested_at = $5, updated_at = $5
+        WHERE id = $1 RETURNING *
+        """,
+        onboarding_id,
+        body.bank_code,
+        body.account_number,
+        secrets.token_bytes(CODE_SALT_BYTES),
+        now,
+    )
+    await defer_in_transaction(
+        conn,
+        CLEARING_TASK,
+        {"onboarding_id": str(onboarding_id)},
+        queueing_lock=f"acv:{onboarding_id}",
+        queue=AGENCY_QUEUE,
+    )
+    out = view(Application.from_row(row), now)
+    await _event(
+        conn,
+        "onboarding.account_verification_requested",
+        out["id"],
+        {"bank_code": body.bank_code},
+        now,
+    )
+    return out
+
+
+async def confirm_code(
+    conn: asyncpg.Connection, sealer: Sealer, onboarding_id: uuid.UUID, code: str, now: datetime
+) -> tuple[dict[str, Any], VerificationCodeMismatch | VerificationFailed | None]:
+    """Check the typed code. A wrong code is *recorded* (one try fewer), so the caller commits
+    and then answers the returned error."""
+    app = await _lock_open(conn, onboarding_id, now)
+    if app.acct_status == "passed":
+        return view(app, now), None
+    if app.acct_status != "sent":
+        raise StepNotReady("the 1 KRW credit has not been sent yet")
+    salt = await conn.fetchval(
+        "SELECT acct_code_salt FROM onboardings WHERE id = $1", onboarding_id
+    )
+    if hmac.compare_digest(verification_code(sealer, onboarding_id, salt), code):
+        return await _account_passed(conn, app, now), None
+    tries_left = app.acct_tries_left - 1
+    failed = tries_left == 0
+    row = await conn.fetchrow(
+        """
+        UPDATE onboardings SET acct_tries_left = $2, updated_at = $3,
+            acct_status = CASE WHEN $4::boolean THEN 'failed' ELSE acct_status END,
+            status = CASE WHEN $4::boolean THEN 'failed' ELSE status END
+        WHERE id = $1 RETURNING *
+        """,
+        onboarding_id,
+        tries_left,
+        now,
+        failed,
+    )
+    out = view(Application.from_row(row), now)
+    kind = "onboarding.failed" if failed else "onboarding.account_verification_mismatch"
+    await _event(
+        conn, kind, out["id"], {"tries_left": tries_left, "step": "account_verification"}, now
+    )
+    if failed:
+        return out, VerificationFailed()
+    return out, VerificationCodeMismatch(tries_left=tries_left)
+
+
+async def _account_passed(
+    conn: asyncpg.Connection, app: Application, now: datetime
+) -> dict[str, Any]:
+    row = await conn.fetchrow(
+        """
+        UPDATE onboardings SET acct_status = 'passed', updated_at = $2,
+            status = CASE WHEN id_status = 'passed' THEN 'ready' ELSE status END
+        WHERE id = $1 RETURNING *
+        """,
+        uuid.UUID(app.id),
+        now,
+    )
+    out = view(Application.from_row(row), now)
+    await _event(conn, "onboarding.account_verified", out["id"], {}, now)
+    return out
+
+
+async def complete(
+    conn: asyncpg.Connection, onboarding_id: uuid.UUID, now: datetime
+) -> dict[str, Any]:
+    """Open everything at once: the customer, the device and the account, in this one
+    transaction; a completed onboarding answers the same again."""
+    row = await conn.fetchrow("SELECT * FROM onboardings WHERE id = $1 FOR UPDATE", onboarding_id)
+    if row is None:
+        raise OnboardingNotFound()
+    if row["status"] == "completed":
+        return await _completed_out(conn, row)
+    app = await _lock_open(conn, onboarding_id, now)
+    if app.status != "ready":
+        raise StepNotReady("both checks must pass first")
+    if await conn.fetchval(
+        "SELECT 1 FROM onboardings WHERE resident_id_digest = $1 AND status = 'completed'",
+        row["resident_id_digest"],
+    ):
+        raise AlreadyCustomer()
+    customer = await create_customer(conn, row["name"], row["birth_date"], row["phone"])
+    customer_id = uuid.UUID(customer["id"])
+    device = await register_device(conn, customer_id, b64url_encode(row["device_public_key"]))
+    account = await open_account(
+        conn,
+        customer_id,
+        DEPOSIT_PRODUCT,
+        daily_debit_limit_minor=NON_FACE_TO_FACE_DAILY_LIMIT_MINOR,
+    )
+    done = await conn.fetchrow(
+        """
+        UPDATE onboardings SET status = 'completed', customer_id = $2, device_id = $3,
+            account_id = $4, updated_at = $5
+        WHERE id = $1 RETURNING *
+        """,
+        onboarding_id,
+        customer_id,
+        uuid.UUID(device["device_id"]),
+        uuid.UUID(account["id"]),
+        now,
+    )
+    out = {"customer_id": customer["id"], "device_id": device["device_id"], "account": account}
+    await _event(
+        conn,
+        "onboarding.completed",
+        str(onboarding_id),
+        {
+            **out,
+            "daily_debit_limit": NON_FACE_TO_FACE_DAILY_LIMIT_MINOR,
+            "duration_s": (now - done["created_at"]).total_seconds(),
+        },
+        now,
+    )
+    return out
+
+
+async def _completed_out(conn: asyncpg.Connection, row: asyncpg.Record) -> dict[str, Any]:
+    account = await get_account(conn, row["account_id"])
+    return {
+        "customer_id": str(row["customer_id"]),
+        "device_id": str(row["device_id"]),
+        "account": account,
+    }
