@@ -34,6 +34,7 @@ from neobank.ledger.router import router as ledger_router
 from neobank.observability import metrics
 from neobank.observability.http import RequestMetrics
 from neobank.observability.logging import configure_logging
+from neobank.onboarding.router import router as onboarding_router
 from neobank.onboarding.waiting_room import build_waiting_room
 from neobank.onboarding.waiting_room.router import router as waiting_room_router
 from neobank.payments.fees import FeeBook
@@ -46,6 +47,7 @@ __all__ = ["create_app"]
 log = structlog.get_logger(__name__)
 
 DEFAULT_CURRENCY = "KRW"
+AGENCIES_MOUNT_PATH = "/_agencies"
 POOL_SIZE_MAX = 20
 
 
@@ -53,6 +55,8 @@ def create_app(settings: Settings | None = None, *, run_workers: bool | None = N
     """Build the app. The database must be migrated already (`neobank serve` does it)."""
     settings = settings or load_settings()
     configure_logging(json=settings.log_json)
+    # Without NEOBANK_AGENCIES_URL the simulated agencies run in this process (mounted below).
+    agencies = build_agency_clients(settings.agencies_url)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -74,7 +78,6 @@ def create_app(settings: Settings | None = None, *, run_workers: bool | None = N
             ops_token=ops_token,
             waiting_room=waiting_room,
         )
-        agencies = build_agency_clients(settings.agencies_url)
         workers = None
         if _workers_enabled(run_workers):
             resources = JobResources(pool, engine, agencies, waiting_room)
@@ -113,8 +116,12 @@ def create_app(settings: Settings | None = None, *, run_workers: bool | None = N
         payments_router,
         ledger_router,
         waiting_room_router,
+        onboarding_router,
     ):
         app.include_router(router)
+    if agencies.simulator_app is not None:
+        # So a person (or a test) can read the 1 KRW memo: /_agencies/_sim/clearing/credits.
+        app.mount(AGENCIES_MOUNT_PATH, agencies.simulator_app)
     _add_operational_routes(app)
     install_body_schemas(app)
     return app

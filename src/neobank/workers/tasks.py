@@ -16,7 +16,10 @@ from neobank.workers.queue import job_app
 
 __all__ = ["BLUEPRINTS", "is_known_task", "load_blueprints"]
 
-BLUEPRINTS: tuple[str, ...] = ("neobank.workers.maintenance:blueprint",)
+BLUEPRINTS: tuple[str, ...] = (
+    "neobank.workers.maintenance:blueprint",
+    "neobank.onboarding.jobs:blueprint",
+)
 
 _loaded: set[str] = set()
 
