@@ -20,6 +20,8 @@ visible in procrastinate_jobs, requeued if a process dies) beats two.
 
 from __future__ import annotations
 
+import contextlib
+import time
 from datetime import UTC, datetime
 
 import procrastinate
@@ -35,6 +37,7 @@ __all__ = [
     "MAINTENANCE_PRIORITY",
     "MAINTENANCE_QUEUE",
     "blueprint",
+    "defer_at_start",
     "requeue_stalled_jobs",
 ]
 
@@ -55,6 +58,7 @@ PURGE_KEYS = "maintenance.purge_idempotency_keys"
 PURGE_CHALLENGES = "maintenance.purge_auth_challenges"
 RETRY_STALLED = "maintenance.retry_stalled_jobs"
 Q, P = MAINTENANCE_QUEUE, MAINTENANCE_PRIORITY
+RUN_AT_START = (PURGE_KEYS, PURGE_CHALLENGES)
 
 
 @blueprint.periodic(cron=EVERY_SECOND)
@@ -105,6 +109,14 @@ async def purge_auth_challenges(context: JobContext, timestamp: int) -> int:
 )
 async def retry_stalled_jobs(context: JobContext, timestamp: int) -> int:
     return await requeue_stalled_jobs(context.app, seconds_since_heartbeat=STALLED_WORKER_TIMEOUT_S)
+
+
+async def defer_at_start(app: procrastinate.App) -> None:
+    """Queue the purges once when a worker starts, as the old loops did: the cron alone
+    would first run them at the next hour (10 min), whatever was left before."""
+    for name in RUN_AT_START:
+        with contextlib.suppress(exceptions.AlreadyEnqueued):  # one is already waiting
+            await app.configure_task(name).defer_async(timestamp=int(time.time()))
 
 
 async def requeue_stalled_jobs(app: procrastinate.App, *, seconds_since_heartbeat: float) -> int:

@@ -38,6 +38,7 @@ from procrastinate.jobs import Job
 from procrastinate.retry import BaseRetryStrategy, RetryDecision
 from procrastinate.worker import Worker
 
+from neobank.workers import maintenance
 from neobank.workers.queue import (
     HEARTBEAT_INTERVAL_S,
     PSYCOPG_POOL_MAX,
@@ -130,6 +131,10 @@ class JobWorker:
             self._stopping.set()
             await self._task
             raise RuntimeError("The job worker failed as it started (see the log)")
+        try:
+            await maintenance.defer_at_start(app)
+        except Exception:  # the cron runs them later anyway
+            log.exception("jobs.maintenance_at_start_failed")
         log.info("jobs.worker_started", worker_id=self.worker_id, concurrency=self.concurrency)
 
     def _new_worker(self, app: procrastinate.App) -> Worker:
