@@ -8,7 +8,7 @@ import asyncpg
 
 from neobank.ledger.domain import ResultCode, TransferFlags
 from neobank.workers import maintenance
-from neobank.workers.queue import JobResources, defer_in_transaction
+from neobank.workers.queue import JobResources
 from neobank.workers.tasks import load_blueprints
 from tests.ledger.conftest import LIMITED, open_accounts, submit
 from tests.ledger.fake import transfer
@@ -55,16 +55,15 @@ async def test_an_expired_pending_transfer_is_voided_by_the_worker(
     assert timedelta(0) <= void["late"] < timedelta(seconds=VOID_LATENCY_MAX_S), void["late"]
 
 
-async def test_the_purge_jobs_run(db: asyncpg.Connection, start_worker: WorkerFactory) -> None:
+async def test_a_starting_worker_runs_the_purges(
+    db: asyncpg.Connection, start_worker: WorkerFactory
+) -> None:
     await db.execute(
         "INSERT INTO idempotency_keys (scope, key, request_hash, created_at) VALUES"
         " ('ops', 'old', '\\x00', now() - interval '49 hours'),"
         " ('ops', 'young', '\\x00', now())"
     )
-    await start_worker()
-    async with db.transaction():
-        for name in (maintenance.PURGE_KEYS, maintenance.PURGE_CHALLENGES):
-            await defer_in_transaction(db, name, {"timestamp": 0}, queue="maintenance")
+    await start_worker()  # whatever the hour: the start queues them
     await eventually(lambda: _gone(db, maintenance.PURGE_KEYS, maintenance.PURGE_CHALLENGES))
     assert await db.fetchval("SELECT array_agg(key) FROM idempotency_keys") == ["young"]
 

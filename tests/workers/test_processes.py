@@ -11,8 +11,6 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from neobank.workers.maintenance import PURGE_KEYS
-from neobank.workers.queue import defer_in_transaction
 from tests.conftest import OPS_TOKEN
 from tests.system.conftest import free_port
 from tests.workers.conftest import eventually
@@ -38,14 +36,9 @@ async def _start(args: list[str], database_url: str, data_dir: Path) -> asyncio.
 async def _purge_runs_then_stop(
     db: asyncpg.Connection, process: asyncio.subprocess.Process, *, exit_codes: set[int]
 ) -> None:
+    """The worker purges the old key at start (inserted before), then stops on SIGTERM."""
     try:
         await eventually(lambda: db.fetchval(WORKERS), timeout_s=START_TIMEOUT_S)
-        await db.execute(
-            "INSERT INTO idempotency_keys (scope, key, request_hash, created_at)"
-            " VALUES ('ops', 'old', '\\x00', now() - interval '49 hours')"
-        )
-        async with db.transaction():
-            await defer_in_transaction(db, PURGE_KEYS, {"timestamp": 0}, queue="maintenance")
         await eventually(lambda: _purged(db))
         process.send_signal(signal.SIGTERM)
         await asyncio.wait_for(process.wait(), timeout=STOP_TIMEOUT_S)
@@ -57,6 +50,13 @@ async def _purge_runs_then_stop(
     assert await db.fetchval(WORKERS) == 0  # it unregistered: a graceful stop
 
 
+async def _old_key(db: asyncpg.Connection) -> None:
+    await db.execute(
+        "INSERT INTO idempotency_keys (scope, key, request_hash, created_at)"
+        " VALUES ('ops', 'old', '\\x00', now() - interval '49 hours')"
+    )
+
+
 async def _purged(db: asyncpg.Connection) -> bool:
     return not await db.fetchval("SELECT count(*) FROM idempotency_keys WHERE key = 'old'")
 
@@ -64,6 +64,7 @@ async def _purged(db: asyncpg.Connection) -> bool:
 async def test_neobank_worker_runs_jobs_and_stops_on_sigterm(
     db: asyncpg.Connection, database_url: str, tmp_path: Path
 ) -> None:
+    await _old_key(db)
     process = await _start(["worker"], database_url, tmp_path)
     await _purge_runs_then_stop(db, process, exit_codes={0})
 
@@ -73,6 +74,7 @@ async def test_neobank_serve_runs_jobs_unless_told_not_to(
     db: asyncpg.Connection, database_url: str, tmp_path: Path, workers: bool
 ) -> None:
     args = ["serve", "--port", str(free_port())] + ([] if workers else ["--no-workers"])
+    await _old_key(db)
     process = await _start(args, database_url, tmp_path)
     if workers:
         # uvicorn shuts down (the lifespan stops the worker), then re-raises the signal.
@@ -82,6 +84,7 @@ async def test_neobank_serve_runs_jobs_unless_told_not_to(
         await eventually(lambda: _listening(db), timeout_s=START_TIMEOUT_S)
         await asyncio.sleep(0.5)
         assert await db.fetchval(WORKERS) == 0
+        assert not await _purged(db)
     finally:
         process.send_signal(signal.SIGTERM)
         await asyncio.wait_for(process.wait(), timeout=STOP_TIMEOUT_S)
