@@ -50,7 +50,8 @@ async def test_slow_start_doubles_only_while_callers_queue() -> None:
 
 async def test_a_429_halves_in_slow_start_then_decreases_gently_once_per_round() -> None:
     clock = FakeClock()
-    limiter = _limiter(clock, RateLimitPolicy(start_rate_per_s=100, increase_per_s=0))
+    policy = RateLimitPolicy(start_rate_per_s=100, increase_per_s=0, decrease_factor=0.85)
+    limiter = _limiter(clock, policy)
     sent = [await limiter.acquire() for _ in range(3)]
     clock.advance(1.0)
     limiter.throttled_at(sent[0])
