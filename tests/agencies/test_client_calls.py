@@ -13,6 +13,7 @@ from neobank.agencies import AgencyKnobs, SimulatorConfig
 from neobank.agencies.client import (
     AgencyPolicy,
     AgencyRejected,
+    AgencyThrottled,
     AgencyUnavailable,
     BreakerPolicy,
     CircuitOpen,
@@ -107,6 +108,26 @@ async def test_retries_recover_from_a_30_percent_error_rate() -> None:
         assert stats["ok"] == calls - len(failed)
         assert stats["errors"] >= 0.2 * stats["requests"]  # the errors did happen, were retried
         assert b.clients.circuit_states()["identity"] == "closed"
+
+
+async def test_a_429_is_retried_after_its_retry_after_unless_that_is_too_long() -> None:
+    one_per_s = FAST.model_copy(update={"capacity_rps": 1})
+    async with bench(SimulatorConfig(identity=one_per_s)) as b:
+        limiter = b.clients.identity.caller.limiter
+        assert await _verify(b)  # the bucket's one token
+        started = time.monotonic()
+        assert await _verify(b)  # 429, Retry-After: 1, then through
+        assert time.monotonic() - started >= 1.0
+        assert (await b.stats("identity"))["throttled"] == 1
+        assert limiter.throttled == 1 and limiter.rate_per_s < RATE_START_PER_S
+
+        await b.knobs("identity", capacity_rps=0.001)  # the next token in ~17 minutes
+        started = time.monotonic()
+        with pytest.raises(AgencyThrottled) as throttled:
+            await _verify(b)
+        assert time.monotonic() - started < 0.5  # not worth waiting for: given up at once
+        assert throttled.value.retry_after_s > 60
+        assert (await b.stats("identity"))["requests"] == 4
 
 
 async def test_a_timeout_is_agency_unavailable() -> None:
