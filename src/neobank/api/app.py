@@ -35,7 +35,7 @@ from neobank.observability import metrics
 from neobank.observability.http import RequestMetrics
 from neobank.observability.logging import configure_logging
 from neobank.onboarding.router import router as onboarding_router
-from neobank.onboarding.waiting_room import build_waiting_room
+from neobank.onboarding.waiting_room import WaitingRoom, build_waiting_room
 from neobank.onboarding.waiting_room.router import router as waiting_room_router
 from neobank.payments.fees import FeeBook
 from neobank.payments.router import router as payments_router
@@ -51,8 +51,15 @@ AGENCIES_MOUNT_PATH = "/_agencies"
 POOL_SIZE_MAX = 20
 
 
-def create_app(settings: Settings | None = None, *, run_workers: bool | None = None) -> FastAPI:
-    """Build the app. The database must be migrated already (`neobank serve` does it)."""
+def create_app(
+    settings: Settings | None = None,
+    *,
+    run_workers: bool | None = None,
+    waiting_room: WaitingRoom | None = None,
+) -> FastAPI:
+    """Build the app. The database must be migrated already (`neobank serve` does it).
+
+    `waiting_room` replaces the one built from the settings (a test's own limits)."""
     settings = settings or load_settings()
     configure_logging(json=settings.log_json)
     # Without NEOBANK_AGENCIES_URL the simulated agencies run in this process (mounted below).
@@ -67,7 +74,9 @@ def create_app(settings: Settings | None = None, *, run_workers: bool | None = N
         await engine.start()
         ops_token, _ = ensure_admin_token(settings)
         signing_key = await load_signing_key(pool)
-        waiting_room = build_waiting_room(redis_url=settings.redis_url, signing_key=signing_key)
+        room = waiting_room or build_waiting_room(
+            redis_url=settings.redis_url, signing_key=signing_key
+        )
         app.state.services = Services(
             settings=settings,
             pool=pool,
@@ -76,11 +85,11 @@ def create_app(settings: Settings | None = None, *, run_workers: bool | None = N
             fees=FeeBook(pool),
             tokens=TokenIssuer(signing_key),
             ops_token=ops_token,
-            waiting_room=waiting_room,
+            waiting_room=room,
         )
         workers = None
         if _workers_enabled(run_workers):
-            resources = JobResources(pool, engine, agencies, waiting_room)
+            resources = JobResources(pool, engine, agencies, room)
             workers = JobWorker(database_url, resources)
             await workers.start()
         gc_thresholds = _tune_garbage_collector()
@@ -93,7 +102,7 @@ def create_app(settings: Settings | None = None, *, run_workers: bool | None = N
                 await workers.stop()
             await agencies.aclose()
             await engine.stop()
-            await waiting_room.aclose()
+            await room.aclose()
             await pool.close()
 
     app = FastAPI(
