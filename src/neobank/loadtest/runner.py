@@ -9,6 +9,7 @@ import os
 import platform
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -39,6 +40,8 @@ agencies_start_timeout_s = 30.0
 locust_grace_s = 60.0
 locust_stop_timeout_s = 30.0
 request_timeout_s = 10.0
+postgres_stop_timeout_s = 30.0
+postgres_stop_poll_s = 0.1
 
 
 class Endpoints:
@@ -50,11 +53,33 @@ class Endpoints:
         self.ops_token = ops_token
 
 
+def _stop_embedded_postgres(data_dir: Path) -> None:
+    """Stop the embedded PostgreSQL that `neobank serve` started under ``data_dir``.
+
+    serve would stop it from its exit handlers, but uvicorn re-raises the SIGTERM it caught once
+    its graceful shutdown is done, so the process dies before they run and the server stays up.
+    A fast shutdown (SIGINT) by the pid in postmaster.pid, then wait for it to go."""
+    try:
+        pid = int((data_dir / "pg" / "postmaster.pid").read_text().split()[0])
+        os.kill(pid, signal.SIGINT)
+    except (OSError, ValueError, IndexError):
+        return  # never started, or already stopped
+    deadline = time.monotonic() + postgres_stop_timeout_s
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(postgres_stop_poll_s)
+
+
 def _start_services(config: LaunchDayConfig, raw_dir: Path, stack: ExitStack) -> Endpoints:
     """`neobank agencies serve` and `neobank serve` on free ports, the bank with a fresh data
     dir (so a fresh embedded PostgreSQL unless --database-url), removed afterwards."""
     data_dir = Path(tempfile.mkdtemp(prefix="neobank-launch-day-"))
     stack.callback(shutil.rmtree, data_dir, ignore_errors=True)
+    if not config.database_url:
+        stack.callback(_stop_embedded_postgres, data_dir)  # after the bank stopped
     agencies_port = free_port()
     agencies_url = f"http://127.0.0.1:{agencies_port}"
     seed = [] if config.seed is None else ["--seed", str(config.seed)]
