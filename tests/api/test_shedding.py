@@ -176,7 +176,7 @@ async def test_past_the_hard_cap_everything_but_health_is_shed(
         ("POST", "/v1/waiting-room/tickets", Traffic.SIGNUP),
         ("POST", "/v1/onboarding", Traffic.SIGNUP),
         ("POST", "/v1/onboarding/3f1c/id-verification", Traffic.SIGNUP),
-        ("GET", "/v1/onboarding/3f1c", Traffic.SIGNUP),
+        ("GET", "/v1/onboarding/3f1c", Traffic.POLL),
         ("GET", "/v1/waiting-room/tickets/abc", Traffic.POLL),
         ("GET", "/v1/waiting-room", Traffic.POLL),
         ("POST", "/v1/auth/token", Traffic.OTHER),
