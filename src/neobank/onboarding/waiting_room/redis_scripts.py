@@ -11,12 +11,20 @@ from __future__ import annotations
 
 __all__ = ["ENTER", "RELEASE", "SAVE_LIMITER", "STATS"]
 
-# ARGV[1..8]: now, slot_ttl_s, ticket_idle_s, sweep_batch_max, rate_window_s, limit_initial,
+# ARGV[1..8]: now (or 'server': Redis's own clock), slot_ttl_s, ticket_idle_s,
+# sweep_batch_max, rate_window_s, limit_initial,
 # ticket key prefix, waiting ticket key TTL (s).
 _PRELUDE = """
 local queue, seen, active = KEYS[1], KEYS[2], KEYS[3]
 local limiter, rate, totals = KEYS[4], KEYS[5], KEYS[6]
 local now = tonumber(ARGV[1])
+local now_text = ARGV[1]
+if ARGV[1] == 'server' then
+  -- One clock for every API process: issue and admission times stay in queue order.
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+  now_text = string.format('%.6f', now)
+end
 local slot_ttl = tonumber(ARGV[2])
 local idle_s = tonumber(ARGV[3])
 local sweep_max = tonumber(ARGV[4])
@@ -67,7 +75,7 @@ expire()
 if mode == 'take' then
   if redis.call('ZCARD', queue) >= tonumber(ARGV[13]) then return {'full'} end
   local seq = redis.call('HINCRBY', totals, 'tickets_total', 1)
-  redis.call('HSET', key, 'flow', ARGV[11], 'jti', ARGV[12], 'issued_at', ARGV[1])
+  redis.call('HSET', key, 'flow', ARGV[11], 'jti', ARGV[12], 'issued_at', now_text)
   redis.call('EXPIRE', key, waiting_ttl)
   redis.call('ZADD', queue, seq, id)
   redis.call('ZADD', seen, now, id)
@@ -98,7 +106,7 @@ while free > 0 do
     local other = popped[i]
     redis.call('ZREM', seen, other)
     if redis.call('EXISTS', prefix .. other) == 1 then
-      redis.call('HSET', prefix .. other, 'admitted_at', ARGV[1])
+      redis.call('HSET', prefix .. other, 'admitted_at', now_text)
       redis.call('EXPIRE', prefix .. other, math.ceil(slot_ttl))
       redis.call('ZADD', active, now + slot_ttl, other)
       admitted = admitted + 1

@@ -30,9 +30,16 @@ _WAITING_TTL_FACTOR = 2
 
 class RedisStore:
     def __init__(
-        self, url: str, policy: RoomPolicy | None = None, *, key_prefix: str = KEY_PREFIX
+        self,
+        url: str,
+        policy: RoomPolicy | None = None,
+        *,
+        key_prefix: str = KEY_PREFIX,
+        server_clock: bool = False,
     ) -> None:
         self._policy = policy or RoomPolicy()
+        # Redis's clock rather than each process's for queue times (tests pass a fake clock).
+        self._server_clock = server_clock
         self._prefix = key_prefix
         pool = aioredis.BlockingConnectionPool.from_url(
             url,
@@ -58,7 +65,7 @@ class RedisStore:
         p = self._policy
         waiting_ttl_s = math.ceil(p.ticket_idle_s * _WAITING_TTL_FACTOR)
         return [
-            repr(now),
+            "server" if self._server_clock else repr(now),
             repr(float(p.slot_ttl_s)),
             repr(float(p.ticket_idle_s)),
             p.sweep_batch_max,

@@ -214,5 +214,7 @@ def build_waiting_room(
     if redis_url is None:
         store = MemoryStore(policy)
     else:
-        store = RedisStore(redis_url, policy, key_prefix=key_prefix)
+        store = RedisStore(
+            redis_url, policy, key_prefix=key_prefix, server_clock=clock is time.time
+        )
     return WaitingRoom(store, signing_key, limiter=config, clock=clock)
