@@ -22,7 +22,9 @@ ACCOUNT_CHECK_TRIES = 5
 # The person can fix these by sending the check again (a mistyped issue date); any other
 # failed identity check ends the onboarding.
 RETRYABLE_ID_REASONS = frozenset({"invalid_issue_date"})
-POLL_AFTER_MS = 500
+# While an agency check runs: the identity agency answers in ~0.3 s, more when its queue
+# is long; a second between polls halves the status reads of a launch-day surge.
+POLL_AFTER_MS = 1_000
 
 
 @dataclass(frozen=True)

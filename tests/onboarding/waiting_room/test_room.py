@@ -140,10 +140,10 @@ async def test_eta_follows_the_measured_admission_rate(
     assert (await room.stats()).admission_rate_per_s == 2.0
     assert [waiting[i].eta_seconds for i in (0, 1, 10, 29)] == [0, 1, 5, 15]
     assert waiting[0].poll_after_ms == 1_000  # next in line: poll soon
-    assert waiting[29].poll_after_ms == 3_750  # a quarter of the ETA
+    assert waiting[29].poll_after_ms == 7_500  # half the ETA
     clock.advance(200)
     far = await room.ticket(waiting[29].ticket_id)
-    assert (far.eta_seconds, far.poll_after_ms) == (29, 7_250)  # rate forgotten: assumed
+    assert (far.eta_seconds, far.poll_after_ms) == (29, 14_500)  # rate forgotten: assumed
 
 
 async def test_ticket_ids_are_random_and_the_json_is_the_api_s(make_room: RoomFactory) -> None:

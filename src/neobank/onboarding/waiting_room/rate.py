@@ -31,10 +31,12 @@ ADMISSION_RATE_ASSUMED_PER_S = 1.0
 ETA_MAX_S = 24 * 3600
 POLL_AFTER_MIN_MS = 1_000
 # Far back in a long queue, polls are most of the bank's work (a 6,000-person surge with a
-# 10 s cap polled 110,000 times: about a third of one process's CPU). 30 s costs a person
-# nothing: the interval is a quarter of the ETA, so it shrinks as they near the front.
+# 10 s cap and a quarter of the ETA polled 110,000 times: about a third of one process's
+# CPU). Half the ETA, up to 30 s, halves the remaining wait at each poll, so a person polls
+# about log2(wait) times and still hears of the admission within a second or two: ETAs are
+# honest (all within 2x in the launch-day runs), so the last intervals are short.
 POLL_AFTER_MAX_MS = 30_000
-POLL_AFTER_ETA_FRACTION = 0.25
+POLL_AFTER_ETA_FRACTION = 0.5
 _SPAN_MIN_S = 1.0
 
 
