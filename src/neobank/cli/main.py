@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -62,6 +63,10 @@ def serve(
     if workers > 1:
         _share_metrics_between_workers()
     console.print(f"neobank listening on http://{host}:{port} (OpenAPI at /docs)")
+    # uvicorn shuts down on SIGTERM, then raises the signal again with the handler that was
+    # there before it: without one of ours the process dies there and the embedded
+    # PostgreSQL, stopped by an exit handler, keeps running with nobody to stop it.
+    signal.signal(signal.SIGTERM, _exit_after_shutdown)
     uvicorn.run(
         "neobank.api.app:create_app",
         factory=True,
@@ -73,6 +78,10 @@ def serve(
         log_level="warning",
         access_log=False,
     )
+
+
+def _exit_after_shutdown(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def _share_metrics_between_workers() -> None:
