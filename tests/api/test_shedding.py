@@ -47,9 +47,11 @@ async def until(condition: Callable[[], bool], timeout_s: float = 5.0) -> None:
             await asyncio.sleep(0.005)
 
 
-def shedder_of(app: Any) -> LoadShedder:
+def shedder_of(app: Any, *, wait_s: float = 0.0) -> LoadShedder:
+    """The app's shedder; refusing at once unless told to let requests wait."""
     shedder = app.state.shedder
     assert isinstance(shedder, LoadShedder)
+    shedder.signup_wait_s = wait_s
     return shedder
 
 
@@ -195,3 +197,44 @@ def test_thresholds_must_be_ordered() -> None:
         LoadShedder(signup_inflight_max=10, poll_inflight_max=5)
     with pytest.raises(ValueError):
         LoadShedder(poll_inflight_max=2_000, inflight_max=1_000)
+
+
+async def test_a_short_burst_waits_for_a_place_instead_of_being_shed(
+    app: Any, client: httpx.AsyncClient
+) -> None:
+    shedder = shedder_of(app, wait_s=5.0)
+    shedder.signup_inflight_max = 4
+    shed_before = shed_total("signup")
+    gate = asyncio.Event()
+    burst = [
+        asyncio.create_task(
+            client.post(TICKETS, content=held({"flow": "signup"}, gate)(), headers=JSON)
+        )
+        for _ in range(12)
+    ]
+    # Four hold their place, eight are parked: nobody is answered yet.
+    await until(lambda: shedder.parked == 8)
+    assert shedder.inflight_by_traffic[Traffic.SIGNUP] == 4
+    assert not any(t.done() for t in burst)
+    gate.set()
+    answered = await asyncio.gather(*burst)
+    assert [r.status_code for r in answered] == [201] * 12
+    assert shed_total("signup") == shed_before
+    assert shedder.inflight == 0 and shedder.parked == 0
+
+
+async def test_a_parked_request_is_refused_when_its_wait_runs_out(
+    app: Any, client: httpx.AsyncClient
+) -> None:
+    shedder = shedder_of(app, wait_s=0.2)
+    shedder.signup_inflight_max = 1
+    gate = asyncio.Event()
+    holder = asyncio.create_task(
+        client.post(TICKETS, content=held({"flow": "signup"}, gate)(), headers=JSON)
+    )
+    await until(lambda: shedder.inflight == 1)
+    refused = await client.post(TICKETS, json={"flow": "signup"})
+    assert_problem(refused, 503, "overloaded")
+    assert shedder.parked == 0
+    gate.set()
+    assert (await holder).status_code == 201

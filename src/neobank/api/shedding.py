@@ -6,10 +6,18 @@ Every request counts towards one in-flight total; each class of traffic may star
 the total is under its own threshold: new sign-up work (POST a ticket, the onboarding steps)
 the lowest, ticket polls (cheap, and what keeps a queue moving) higher, everything else up
 to the hard cap. Health, readiness and metrics are never shed.
+
+Sign-up traffic and polls first *wait* (parked, not counted as in flight) up to
+`signup_wait_s` for a place before they are refused: a surge's momentary bursts then cost a
+little latency instead of a 503 (a launch-day run shed 83 requests at the threshold when
+they were refused at once). Other traffic is never parked: it is admitted or refused.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections import deque
 from enum import StrEnum
 
 import orjson
@@ -32,6 +40,8 @@ SIGNUP_INFLIGHT_MAX = 64
 POLL_INFLIGHT_MAX = 256
 INFLIGHT_MAX = 1_024
 SIGNUP_RETRY_AFTER_S = 5
+SIGNUP_WAIT_MAX_S = 2.0
+PARKED_MAX = 1_024  # requests waiting for a place; beyond it they are refused at once
 RETRY_AFTER_S = 1
 
 _SIGNUP_PREFIXES = ("/v1/waiting-room", "/v1/onboarding")
@@ -84,6 +94,13 @@ class LoadShedder:
         self.retry_after_s = retry_after_s
         self.inflight = 0
         self.inflight_by_traffic = dict.fromkeys(Traffic, 0)
+        self.signup_wait_s = SIGNUP_WAIT_MAX_S
+        self.parked_max = PARKED_MAX
+        self._parked: deque[asyncio.Future[None]] = deque()
+
+    @property
+    def parked(self) -> int:
+        return len(self._parked)
 
     def threshold(self, traffic: Traffic) -> int:
         if traffic is Traffic.SIGNUP:
@@ -102,9 +119,37 @@ class LoadShedder:
         self.inflight_by_traffic[traffic] += 1
         return True
 
+    async def enter(self, traffic: Traffic) -> bool:
+        """Take a place, waiting for one (sign-up and polls only) up to `signup_wait_s`."""
+        if self.try_enter(traffic):
+            return True
+        if traffic is Traffic.OTHER or self.signup_wait_s <= 0:
+            return False
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.signup_wait_s
+        while len(self._parked) < self.parked_max:
+            place: asyncio.Future[None] = loop.create_future()
+            self._parked.append(place)
+            try:
+                async with asyncio.timeout_at(deadline):
+                    await place
+            except TimeoutError:
+                with contextlib.suppress(ValueError):
+                    self._parked.remove(place)
+                return False
+            if self.try_enter(traffic):
+                return True
+        return False
+
     def leave(self, traffic: Traffic) -> None:
         self.inflight -= 1
         self.inflight_by_traffic[traffic] -= 1
+        # Wake the longest-parked request (it tries again; it may lose to a new arrival).
+        while self._parked:
+            place = self._parked.popleft()
+            if not place.done():
+                place.set_result(None)
+                break
 
 
 class PriorityShedding:
@@ -122,7 +167,7 @@ class PriorityShedding:
         if traffic is None:
             await self.app(scope, receive, send)
             return
-        if not self.shedder.try_enter(traffic):
+        if not await self.shedder.enter(traffic):
             SHED_REQUESTS.labels(traffic.value).inc()
             await _refuse(send, self.shedder.retry_after(traffic))
             return
