@@ -65,18 +65,27 @@ async def load(conn: asyncpg.Connection | asyncpg.Pool, onboarding_id: uuid.UUID
     return row
 
 
-async def _lock_open(
-    conn: asyncpg.Connection, onboarding_id: uuid.UUID, now: datetime
-) -> Application:
+async def _lock(conn: asyncpg.Connection, onboarding_id: uuid.UUID) -> asyncpg.Record:
     row = await conn.fetchrow("SELECT * FROM onboardings WHERE id = $1 FOR UPDATE", onboarding_id)
     if row is None:
         raise OnboardingNotFound()
+    return row
+
+
+def _open(row: asyncpg.Record, now: datetime) -> Application:
+    """The application, if it may still take a step."""
     app = Application.from_row(row)
     if app.status in ("completed", "failed"):
         raise OnboardingClosed(f"this onboarding is {app.status}")
     if app.expired(now):
         raise OnboardingExpired()
     return app
+
+
+async def _lock_open(
+    conn: asyncpg.Connection, onboarding_id: uuid.UUID, now: datetime
+) -> Application:
+    return _open(await _lock(conn, onboarding_id), now)
 
 
 async def _event(
@@ -217,14 +226,13 @@ async def confirm_code(
 ) -> tuple[dict[str, Any], VerificationCodeMismatch | VerificationFailed | None]:
     """Check the typed code. A wrong code is *recorded* (one try fewer), so the caller commits
     and then answers the returned error."""
-    app = await _lock_open(conn, onboarding_id, now)
+    row = await _lock(conn, onboarding_id)
+    app = _open(row, now)
     if app.acct_status == "passed":
         return view(app, now), None
     if app.acct_status != "sent":
         raise StepNotReady("the 1 KRW credit has not been sent yet")
-    salt = await conn.fetchval(
-        "SELECT acct_code_salt FROM onboardings WHERE id = $1", onboarding_id
-    )
+    salt: bytes = row["acct_code_salt"]
     if hmac.compare_digest(verification_code(sealer, onboarding_id, salt), code):
         return await _account_passed(conn, app, now), None
     tries_left = app.acct_tries_left - 1
@@ -273,13 +281,10 @@ async def complete(
 ) -> dict[str, Any]:
     """Open everything at once: the customer, the device and the account, in this one
     transaction; a completed onboarding answers the same again."""
-    row = await conn.fetchrow("SELECT * FROM onboardings WHERE id = $1 FOR UPDATE", onboarding_id)
-    if row is None:
-        raise OnboardingNotFound()
+    row = await _lock(conn, onboarding_id)
     if row["status"] == "completed":
         return await _completed_out(conn, row)
-    app = await _lock_open(conn, onboarding_id, now)
-    if app.status != "ready":
+    if _open(row, now).status != "ready":
         raise StepNotReady("both checks must pass first")
     if await conn.fetchval(
         "SELECT 1 FROM onboardings WHERE resident_id_digest = $1 AND status = 'completed'",
