@@ -15,6 +15,8 @@ from datetime import date
 __all__ = [
     "ResidentId",
     "birth_date_of",
+    "check_digit",
+    "id_card_first_issue_date",
     "mask_resident_id",
     "normalize_resident_id",
     "parse_resident_id",
@@ -24,6 +26,8 @@ __all__ = [
 _check_weights = (2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5)
 _century_by_gender_digit = {"1": 1900, "2": 1900, "3": 2000, "4": 2000}
 RESIDENT_ID_DIGITS = 13
+# Korean ID cards are first issued at 17.
+ID_CARD_ISSUE_AGE_YEARS = 17
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,10 +52,20 @@ def normalize_resident_id(resident_id: str) -> str | None:
     return digits
 
 
+def check_digit(first_twelve: str) -> str:
+    """The resident registration number's check digit (weights 2..9, 2..5; mod 11)."""
+    total = sum(int(d) * w for d, w in zip(first_twelve, _check_weights, strict=True))
+    return str((11 - total % 11) % 10)
+
+
 def resident_id_checksum_ok(digits: str) -> bool:
-    """The resident registration number's check digit (weights 2..9,2..5, mod 11)."""
-    total = sum(int(d) * w for d, w in zip(digits[:12], _check_weights, strict=True))
-    return (11 - total % 11) % 10 == int(digits[12])
+    return check_digit(digits[:12]) == digits[12]
+
+
+def id_card_first_issue_date(birth: date) -> date:
+    """The day the holder turned 17 (born on 29 February: 1 March in a common year)."""
+    year = birth.year + ID_CARD_ISSUE_AGE_YEARS
+    return date(year, 3, 1) if (birth.month, birth.day) == (2, 29) else birth.replace(year=year)
 
 
 def birth_date_of(digits: str) -> date | None:

@@ -1,4 +1,6 @@
 """Resident ids with a right check digit, for the agency tests."""
+# Computed here, independently of neobank.resident_id, so the tests check the code against
+# a second implementation rather than against itself.
 
 from __future__ import annotations
 

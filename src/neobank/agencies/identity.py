@@ -19,7 +19,12 @@ import hashlib
 from dataclasses import dataclass
 from datetime import date
 
-from neobank.resident_id import birth_date_of, normalize_resident_id, resident_id_checksum_ok
+from neobank.resident_id import (
+    birth_date_of,
+    id_card_first_issue_date,
+    normalize_resident_id,
+    resident_id_checksum_ok,
+)
 
 __all__ = [
     "IdentityVerdict",
@@ -29,20 +34,12 @@ __all__ = [
     "verify_identity",
 ]
 
-card_issue_age_years = 17
-
 
 @dataclass(frozen=True, slots=True)
 class IdentityVerdict:
     verified: bool
     reason: str | None
     verification_id: str
-
-
-def _issue_age_reached(birth: date) -> date:
-    year = birth.year + card_issue_age_years
-    # Born on 29 February: the birthday is 1 March in a common year.
-    return date(year, 3, 1) if (birth.month, birth.day) == (2, 29) else birth.replace(year=year)
 
 
 def verify_identity(
@@ -62,6 +59,6 @@ def verify_identity(
         reason = "invalid_resident_id"
     elif digits in stolen_resident_ids:
         reason = "reported_stolen"
-    elif issue_date > today or issue_date < _issue_age_reached(birth):
+    elif issue_date > today or issue_date < id_card_first_issue_date(birth):
         reason = "invalid_issue_date"
     return IdentityVerdict(reason is None, reason, verification_id)

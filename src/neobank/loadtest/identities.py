@@ -15,20 +15,18 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from neobank.b64 import b64url_encode
+from neobank.resident_id import check_digit, id_card_first_issue_date
 
 __all__ = [
     "Applicant",
     "applicant",
-    "check_digit",
     "device_public_key",
     "people_per_run_max",
 ]
 
-_check_weights = (2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5)
 # Birth dates span these years; everyone is an adult and was issued an ID card at 17.
 born_first = date(1950, 1, 1)
 born_last = date(2004, 12, 31)
-card_issue_age_years = 17
 _days = (born_last - born_first).days + 1
 _serials = 100_000  # the five digits after the sex digit
 _sexes = 2
@@ -49,22 +47,10 @@ class Applicant:
     account_number: str
 
 
-def check_digit(first_twelve: str) -> str:
-    """The resident registration number's check digit (weights 2..9, 2..5; mod 11)."""
-    total = sum(int(d) * w for d, w in zip(first_twelve, _check_weights, strict=True))
-    return str((11 - total % 11) % 10)
-
-
 def _slot(run_salt: int, index: int) -> int:
     if not 0 <= index < people_per_run_max:
         raise ValueError(f"person index must be below {people_per_run_max}")
     return (run_salt + index * _stride) % people_per_run_max
-
-
-def _issue_age_reached(birth: date) -> date:
-    year = birth.year + card_issue_age_years
-    # Born on 29 February: the birthday is 1 March in a common year.
-    return date(year, 3, 1) if (birth.month, birth.day) == (2, 29) else birth.replace(year=year)
 
 
 def applicant(run_salt: int, index: int, *, today: date) -> Applicant:
@@ -76,7 +62,7 @@ def applicant(run_salt: int, index: int, *, today: date) -> Applicant:
     sex_digit = (1 if birth.year < 2000 else 3) + sex
     first_twelve = f"{birth:%y%m%d}{sex_digit}{serial:05d}"
     digits = first_twelve + check_digit(first_twelve)
-    earliest = _issue_age_reached(birth)
+    earliest = id_card_first_issue_date(birth)
     issued = earliest + timedelta(days=slot % max(1, (today - earliest).days))
     return Applicant(
         name=f"Launch Day {index}",
