@@ -30,7 +30,9 @@ __all__ = [
     "Principal",
     "Services",
     "ServicesDep",
+    "bearer_token",
     "claim_for",
+    "is_ops_token",
 ]
 
 IDEMPOTENCY_KEY_LENGTH_MAX = 255
@@ -75,14 +77,24 @@ async def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-async def get_principal(
-    services: ServicesDep, authorization: Annotated[str | None, Header()] = None
-) -> Principal:
+def bearer_token(authorization: str | None) -> str:
+    """The token of an `Authorization: Bearer ...` header; Unauthorized without one."""
     scheme, _, token = (authorization or "").partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:  # the scheme is case-insensitive (RFC 9110)
         raise Unauthorized()
-    if secrets.compare_digest(token.encode(), services.ops_token.encode()):
+    return token
+
+
+def is_ops_token(services: Services, token: str) -> bool:
+    return secrets.compare_digest(token.encode(), services.ops_token.encode())
+
+
+async def get_principal(
+    services: ServicesDep, authorization: Annotated[str | None, Header()] = None
+) -> Principal:
+    token = bearer_token(authorization)
+    if is_ops_token(services, token):
         return Principal(customer_id=None)
     return Principal(customer_id=services.tokens.verify(token).customer_id)
 

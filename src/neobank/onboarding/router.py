@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -10,10 +9,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import Response
 
-from neobank.api.deps import IdempotencyKey, Services, ServicesDep
+from neobank.api.deps import (
+    IdempotencyKey,
+    Services,
+    ServicesDep,
+    bearer_token,
+    is_ops_token,
+)
 from neobank.api.idempotent import run_idempotent
 from neobank.api.responses import FastJSON
-from neobank.customers.errors import Unauthorized
 from neobank.idempotency import Claim, request_hash
 from neobank.onboarding import service
 from neobank.onboarding.errors import OnboardingNotFound
@@ -61,11 +65,8 @@ async def _onboarding_caller(
 ) -> uuid.UUID:
     """The onboarding token of this onboarding, or the ops token; another onboarding's token
     answers 404 (it must not learn whether this one exists)."""
-    scheme, _, token = (authorization or "").partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token:
-        raise Unauthorized()
-    if secrets.compare_digest(token.encode(), services.ops_token.encode()):
+    token = bearer_token(authorization)
+    if is_ops_token(services, token):
         return onboarding_id
     if onboarding_of_token(services.tokens.signing_key, token) != onboarding_id:
         raise OnboardingNotFound()
