@@ -18,7 +18,7 @@ import structlog
 from procrastinate import JobContext
 from procrastinate.retry import BaseRetryStrategy, RetryDecision
 
-from neobank.agencies.client import AgencyClients, AgencyRejected, CircuitOpen
+from neobank.agencies.client import AgencyClients, AgencyError, AgencyRejected, CircuitOpen
 from neobank.events import EventRow, write_events
 from neobank.idempotency import StoredAnswer
 from neobank.ledger.chart import AccountCode, bank_account_id
@@ -57,19 +57,13 @@ class AgencyRetry(BaseRetryStrategy):
         if isinstance(exception, AgencyRejected):
             return None
         attempts = int(job.attempts)
-        if not _is_agency_trouble(exception) and attempts >= OTHER_ERROR_ATTEMPTS_MAX:
+        if not isinstance(exception, AgencyError) and attempts >= OTHER_ERROR_ATTEMPTS_MAX:
             return None
         if isinstance(exception, CircuitOpen):
             wait_s = max(exception.retry_after_s, RETRY_BACKOFF_BASE_S)
         else:
             wait_s = min(RETRY_BACKOFF_BASE_S * 2**attempts, RETRY_BACKOFF_MAX_S)
         return RetryDecision(retry_in={"seconds": int(wait_s * random.uniform(0.5, 1.0)) + 1})
-
-
-def _is_agency_trouble(exception: BaseException) -> bool:
-    from neobank.agencies.client import AgencyError
-
-    return isinstance(exception, AgencyError)
 
 
 blueprint = procrastinate.Blueprint()
