@@ -112,6 +112,8 @@ async def start_onboarding(
     "/v1/onboarding/{onboarding_id}", response_model=OnboardingOut, responses=_ONBOARDING_ERRORS
 )
 async def get_onboarding(onboarding_id: OnboardingCaller, services: ServicesDep) -> FastJSON:
+    """Where the onboarding stands: each step, the overall status and the next step (with
+    `poll_after_ms` while an agency check runs). Onboarding token or ops token."""
     row = await service.load(services.pool, onboarding_id)
     return FastJSON(view(Application.from_row(row), datetime.now(UTC)))
 
