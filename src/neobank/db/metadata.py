@@ -20,7 +20,9 @@ def load_all_models() -> MetaData:
     from neobank.events import models as _events  # noqa: F401
     from neobank.idempotency import models as _idempotency  # noqa: F401
     from neobank.ledger import models as _ledger  # noqa: F401
+    from neobank.lending import models as _lending  # noqa: F401
     from neobank.onboarding import models as _onboarding  # noqa: F401
+    from neobank.ops import models as _ops  # noqa: F401
     from neobank.payments import models as _payments  # noqa: F401
 
     return metadata

@@ -33,11 +33,15 @@ ledger_accounts = Table(
     Column("daily_debit_limit", BigInteger, nullable=True),
     Column("debits_today", BigInteger, nullable=False, server_default=text("0")),
     Column("debits_today_date", Date, nullable=True),
+    # How far debits may exceed credits on a DEBITS_MUST_NOT_EXCEED_CREDITS account: an
+    # overdraft line's credit limit (a "minus account"); 0 for every other account.
+    Column("overdraft_limit", BigInteger, nullable=False, server_default=text("0")),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
     CheckConstraint("debits_posted >= 0 AND credits_posted >= 0", name="ck_posted_nonnegative"),
+    CheckConstraint("overdraft_limit >= 0", name="ck_overdraft_limit_nonnegative"),
     CheckConstraint("debits_pending >= 0 AND credits_pending >= 0", name="ck_pending_nonnegative"),
     CheckConstraint(
-        "(flags & 1) = 0 OR debits_posted + debits_pending <= credits_posted",
+        "(flags & 1) = 0 OR debits_posted + debits_pending <= credits_posted + overdraft_limit",
         name="ck_debits_must_not_exceed_credits",
     ),
     CheckConstraint(

@@ -1,0 +1,1 @@
+"""Ops users with roles, maker-checker changes and the audit log."""
