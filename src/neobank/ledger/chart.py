@@ -18,6 +18,7 @@ class AccountCode(enum.IntEnum):
     CASH = 1000  # asset: the vault and incoming funds
     SETTLEMENT = 1100  # asset: the clearing house settlement account
     LOAN_RECEIVABLE = 1200  # asset
+    INTEREST_RECEIVABLE = 1210  # asset: interest a loan has earned and not yet been paid
     CUSTOMER_DEPOSIT = 2000  # liability: what the bank owes its depositors
     FEE_INCOME = 4000  # income
     INTEREST_INCOME = 4100  # income
