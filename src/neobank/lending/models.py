@@ -69,7 +69,8 @@ loan_applications = Table(
     Column("policy_version", Integer, nullable=True),
     Column("amount", BigInteger, nullable=False),
     Column("term_months", Integer, nullable=False),
-    Column("annual_income", BigInteger, nullable=False),
+    # Optional in the API: without it the policy caps the limit instead of checking DTI.
+    Column("annual_income", BigInteger, nullable=True),
     # Sealed like the onboarding's (AES-GCM), when the customer has no onboarding on file.
     Column("resident_id_sealed", LargeBinary, nullable=True),
     Column("status", String(16), nullable=False),

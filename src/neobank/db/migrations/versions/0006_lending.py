@@ -52,7 +52,7 @@ CREATE TABLE loan_applications (
     policy_version integer,
     amount bigint NOT NULL,
     term_months integer NOT NULL,
-    annual_income bigint NOT NULL,
+    annual_income bigint,
     resident_id_sealed bytea,
     status varchar(16) NOT NULL,
     stage varchar(16) NOT NULL,
