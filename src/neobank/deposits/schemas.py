@@ -29,8 +29,14 @@ class AccountOut(BaseModel):
     product: str
     currency: str
     status: Literal["active", "frozen", "closed"]
-    balance: int
-    available_balance: int
+    balance: int = Field(
+        description="Credits minus debits posted, in minor units. Negative while the account's "
+        "overdraft line (a minus account) is in use."
+    )
+    available_balance: int = Field(
+        description="What may still leave the account: balance less the holds, plus the unused "
+        "part of an overdraft line (its credit limit, when the account has one)."
+    )
     created_at: datetime
 
 

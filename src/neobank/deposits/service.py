@@ -26,10 +26,13 @@ __all__ = [
     "open_account",
 ]
 
+# balance is negative while an overdraft line is in use; available_balance is what may still
+# leave the account: the balance less the holds, plus the line (0 without one).
 _ACCOUNT_SELECT = """
 SELECT a.id, a.number, a.customer_id, a.product, a.currency, a.status, a.created_at,
        l.credits_posted - l.debits_posted AS balance,
-       l.credits_posted - l.debits_posted - l.debits_pending AS available_balance
+       l.credits_posted - l.debits_posted - l.debits_pending + l.overdraft_limit
+           AS available_balance
 FROM accounts a JOIN ledger_accounts l ON l.id = a.id
 """
 

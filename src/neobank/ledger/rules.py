@@ -93,7 +93,11 @@ def check_limits(
     credit_total = credit_posted + credit.credits_pending + credits_pending
     if debit_total > COUNTER_MAX_MINOR or credit_total > COUNTER_MAX_MINOR:
         return ResultCode.OVERFLOW
-    if debit.flags & DEBITS_MUST_NOT_EXCEED_CREDITS and debit_total > debit.credits_posted:
+    # An overdraft line lets a limited account's debits reach its credits plus the line.
+    if (
+        debit.flags & DEBITS_MUST_NOT_EXCEED_CREDITS
+        and debit_total > debit.credits_posted + debit.overdraft_limit
+    ):
         return ResultCode.INSUFFICIENT_FUNDS
     if credit.flags & CREDITS_MUST_NOT_EXCEED_DEBITS and credit_total > credit.debits_posted:
         return ResultCode.EXCEEDS_DEBITS

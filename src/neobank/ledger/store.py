@@ -25,6 +25,7 @@ __all__ = [
     "load_for_batch",
     "load_pendings",
     "lock_accounts",
+    "set_overdraft_limit",
 ]
 
 _TRANSFER_COLUMNS = (
@@ -45,6 +46,7 @@ def account_from_row(row: asyncpg.Record) -> AccountState:
         daily_debit_limit=row["daily_debit_limit"],
         debits_today=row["debits_today"],
         debits_today_date=row["debits_today_date"],
+        overdraft_limit=row["overdraft_limit"],
     )
 
 
@@ -227,4 +229,15 @@ async def set_account_flags(
         account_id,
         set_flags,
         clear_flags,
+    )
+
+
+async def set_overdraft_limit(conn: asyncpg.Connection, account_id: UUID, limit_minor: int) -> None:
+    """Set a deposit account's overdraft line (0 removes it). The row lock orders this after
+    any batch holding the account; lowering it below what is used already fails the
+    ck_debits_must_not_exceed_credits CHECK, so a line is only cut once it is repaid."""
+    if limit_minor < 0:
+        raise ValueError("an overdraft limit is never negative")
+    await conn.execute(
+        "UPDATE ledger_accounts SET overdraft_limit = $2 WHERE id = $1", account_id, limit_minor
     )

@@ -93,6 +93,9 @@ class AccountState:
     daily_debit_limit: int | None = None
     debits_today: int = 0
     debits_today_date: date | None = None
+    # How far debits may exceed credits on a DEBITS_MUST_NOT_EXCEED_CREDITS account: the
+    # credit limit of an overdraft line (a "minus account"); 0 everywhere else.
+    overdraft_limit: int = 0
 
     @property
     def net_posted(self) -> int:
