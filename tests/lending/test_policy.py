@@ -160,6 +160,21 @@ def test_dti_exactly_at_the_cap_is_approved() -> None:
     assert decide(CREDIT, DEFAULT_POLICY, facts, GOOD, None).limit_minor == 9_999_998
 
 
+def test_without_a_stated_income_the_limit_is_capped() -> None:
+    # No DTI without an income: the limit is the policy's unstated-income cap, 5,000,000.
+    facts = dataclasses.replace(ASK, annual_income_minor=None)
+    assert decide(CREDIT, DEFAULT_POLICY, facts, GOOD, None) == Decision(True, (), 650, 5_000_000)
+    small = dataclasses.replace(facts, amount_minor=2_000_000)
+    assert decide(CREDIT, DEFAULT_POLICY, small, GOOD, None).limit_minor == 2_000_000
+    # The exposure cap still applies: 100,000,000 - (5,000,000 + 93,000,000) = 2,000,000.
+    owing = dataclasses.replace(facts, bank_exposure_minor=93_000_000)
+    assert decide(CREDIT, DEFAULT_POLICY, owing, GOOD, None).limit_minor == 2_000_000
+    # A cap below the product's minimum declines with the DTI reason.
+    tiny = dataclasses.replace(DEFAULT_POLICY, unstated_income_limit_minor=999_999)
+    got = decide(CREDIT, tiny, facts, GOOD, None)
+    assert got == Decision(False, ("debt_to_income_too_high",), None, None)
+
+
 def test_more_than_the_product_maximum_is_counter_offered_at_the_maximum() -> None:
     facts = dataclasses.replace(ASK, amount_minor=80_000_000, annual_income_minor=200_000_000)
     assert decide(CREDIT, DEFAULT_POLICY, facts, GOOD, None) == Decision(True, (), 650, 50_000_000)
@@ -191,6 +206,14 @@ def test_policy_data_is_checked() -> None:
     with pytest.raises(ValueError):
         CreditPolicy.from_data(2, {**body, "dti_max_bps": -1})
     assert CreditPolicy.from_data(2, {"score_cutoffs": {"credit_loan": 700}}).open_loans_max == 5
+    for bad in (
+        {"dti_max_bps": "200%"},
+        {"open_loans_max": True},
+        {"score_cutoffs": {"credit_loan": 600.5}},
+        {"score_cutoffs": ["credit_loan"]},
+    ):
+        with pytest.raises(ValueError):
+            CreditPolicy.from_data(2, {**body, **bad})
 
 
 def test_an_application_the_product_cannot_take_is_a_caller_error() -> None:
@@ -215,7 +238,7 @@ def test_an_application_the_product_cannot_take_is_a_caller_error() -> None:
         total_debt=st.integers(0, 150_000_000),
     ),
     st.integers(0, 60_000_000),
-    st.integers(0, 300_000_000),
+    st.none() | st.integers(0, 300_000_000),
     st.integers(0, 100_000_000),
     st.sampled_from([None, COVERED, NOT_COVERED]),
 )
@@ -223,7 +246,7 @@ def test_decisions_are_consistent(
     code: str,
     bureau: BureauFacts,
     amount_over_min: int,
-    income: int,
+    income: int | None,
     exposure: int,
     guarantee: GuaranteeFacts | None,
 ) -> None:
@@ -239,7 +262,10 @@ def test_decisions_are_consistent(
         assert got.limit_minor is not None
         assert product.amount_min <= got.limit_minor <= min(amount, product.amount_max)
         owed = bureau.total_debt + exposure + got.limit_minor
-        assert owed * 10_000 <= income * DEFAULT_POLICY.dti_max_bps
+        if income is None:
+            assert got.limit_minor <= DEFAULT_POLICY.unstated_income_limit_minor
+        else:
+            assert owed * 10_000 <= income * DEFAULT_POLICY.dti_max_bps
         assert owed <= DEFAULT_POLICY.exposure_max_minor
     else:
         assert got.reasons

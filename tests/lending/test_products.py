@@ -118,6 +118,16 @@ def test_from_data_refuses_unknown_and_missing_keys() -> None:
         {"rate_grid": [{"score_min": 600, "rate_bps": 900}, {"score_min": 600, "rate_bps": 800}]},
         {"rate_grid": [{"score_min": 600, "rate_bps": -1}]},
         {"offer_ttl_s": 0},
+        {"amount_min": "1000000"},
+        {"amount_max": 5.5},
+        {"term_months_min": True},
+        {"guarantee_required": 1},
+        {"name": None},
+        {"rate_grid": "600:900"},
+        {"rate_grid": [{"score_min": 600}]},
+        {"rate_grid": [{"score_min": 600, "rate_bps": 900, "note": "x"}]},
+        {"rate_grid": [{"score_min": "600", "rate_bps": 900}]},
+        {"rate_grid": [[600, 900]]},
     ],
 )
 def test_a_bad_version_is_refused(change: dict[str, object]) -> None:

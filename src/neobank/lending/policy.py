@@ -8,18 +8,21 @@ the four principal ones in a fixed priority.
     score_below_cutoff       bureau score < the policy's cut-off for the product (none: fails)
     recent_delinquencies     bureau delinquencies > delinquencies_max
     guarantee_declined       the product needs the insurer's cover and did not get it
-    debt_to_income_too_high  the DTI cap leaves less than the product's minimum amount
+    debt_to_income_too_high  the DTI cap (or the unstated-income cap) leaves less than the
+                             product's minimum amount
     exposure_too_high        the exposure cap leaves less than the product's minimum amount
     too_many_open_loans      bureau open loans >= open_loans_max (the new one would exceed it)
     no_rate_for_score        the product's rate grid has no band for the score
 
 Existing debt is the bureau's total_debt plus the bank's own outstanding (the bureau may not
 know our loans yet). The DTI cap leaves floor(income * dti_max_bps / 10,000) - existing debt;
-the exposure cap leaves exposure_max_minor - existing debt. The approved limit is
-min(requested, product.amount_max, both caps): below the product's minimum it is a decline
-with the binding cap's reason; below the requested amount it is a counter-offer (approved,
-lower limit, no reasons). The rate is the grid's rate for the score and nothing else: the
-guarantee insurer's fee is the bank's cost, not added to the customer's rate.
+without a stated income (optional in the API) the DTI rule cannot run, and the cap is
+unstated_income_limit_minor instead. The exposure cap leaves exposure_max_minor - existing
+debt. The approved limit is min(requested, product.amount_max, both caps): below the
+product's minimum it is a decline with the binding cap's reason; below the requested amount
+it is a counter-offer (approved, lower limit, no reasons). The rate is the grid's rate for the
+score and nothing else: the guarantee insurer's fee is the bank's cost, not added to the
+customer's rate.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from neobank.lending.products import LoanProduct
+from neobank.lending.products import LoanProduct, check_body
 
 __all__ = [
     "DEFAULT_POLICY",
@@ -46,13 +49,15 @@ __all__ = [
 _BPS_PER_UNIT = 10_000
 REASONS_SHOWN_MAX = 4
 
-_FIELDS = (
-    "score_cutoffs",
-    "delinquencies_max",
-    "dti_max_bps",
-    "exposure_max_minor",
-    "open_loans_max",
-)
+# The body's keys and their JSON types (score_cutoffs is checked entry by entry).
+_FIELDS: dict[str, tuple[type, ...]] = {
+    "score_cutoffs": (dict,),
+    "delinquencies_max": (int,),
+    "dti_max_bps": (int,),
+    "exposure_max_minor": (int,),
+    "open_loans_max": (int,),
+    "unstated_income_limit_minor": (int,),
+}
 
 
 @dataclass(frozen=True)
@@ -65,10 +70,18 @@ class CreditPolicy:
     dti_max_bps: int = 20_000  # debts incl. the new loan over stated yearly income: 200 %
     exposure_max_minor: int = 100_000_000  # bureau total_debt + ours + the requested amount
     open_loans_max: int = 5
+    # What we lend to someone who did not state an income: small enough to need no DTI check.
+    unstated_income_limit_minor: int = 5_000_000
 
     def __post_init__(self) -> None:
-        numbers = (self.delinquencies_max, self.dti_max_bps, self.exposure_max_minor)
-        if min(numbers) < 0 or self.open_loans_max < 0:
+        numbers = (
+            self.delinquencies_max,
+            self.dti_max_bps,
+            self.exposure_max_minor,
+            self.open_loans_max,
+            self.unstated_income_limit_minor,
+        )
+        if min(numbers) < 0:
             raise ValueError(f"credit policy v{self.version}: limits must be >= 0")
 
     def to_data(self) -> dict[str, Any]:
@@ -79,16 +92,16 @@ class CreditPolicy:
 
     @classmethod
     def from_data(cls, version: int, data: Mapping[str, Any]) -> CreditPolicy:
-        """The inverse of `to_data`. Unknown keys are refused, and so are missing ones that
-        have no default."""
-        unknown = set(data) - set(_FIELDS)
-        if unknown:
-            raise ValueError(f"credit policy v{version}: unknown keys {sorted(unknown)}")
-        fields = {name: data[name] for name in _FIELDS if name in data}
-        if "score_cutoffs" not in fields:
-            raise ValueError(f"credit policy v{version}: score_cutoffs missing")
-        fields["score_cutoffs"] = {str(k): int(v) for k, v in fields["score_cutoffs"].items()}
-        return cls(version=version, **fields)
+        """The inverse of `to_data`. Any bad body (unknown keys, wrong types, no
+        score_cutoffs, negative limits) is a ValueError saying what is wrong; the other limits
+        have defaults."""
+        what = f"credit policy v{version}"
+        check_body(what, data, _FIELDS)
+        if "score_cutoffs" not in data:
+            raise ValueError(f"{what}: missing keys ['score_cutoffs']")
+        cutoffs = data["score_cutoffs"]
+        check_body(what, cutoffs, dict.fromkeys(cutoffs, (int,)))
+        return cls(version=version, **{**data, "score_cutoffs": dict(cutoffs)})
 
 
 DEFAULT_POLICY = CreditPolicy(
@@ -119,7 +132,7 @@ class ApplicationFacts:
     product_code: str
     amount_minor: int
     term_months: int
-    annual_income_minor: int  # as stated by the applicant
+    annual_income_minor: int | None  # as stated by the applicant; None: not stated
     bank_exposure_minor: int  # what the customer already owes this bank
 
 
@@ -187,13 +200,17 @@ def decide(
     ):
         raise ValueError(f"amount or term outside loan product {product.code!r}")
     existing_debt = bureau.total_debt + facts.bank_exposure_minor
-    income_cap = max(facts.annual_income_minor, 0) * policy.dti_max_bps // _BPS_PER_UNIT
+    if facts.annual_income_minor is None:
+        dti_room = policy.unstated_income_limit_minor
+    else:
+        income = max(facts.annual_income_minor, 0)
+        dti_room = income * policy.dti_max_bps // _BPS_PER_UNIT - existing_debt
     case = _Case(
         product=product,
         policy=policy,
         bureau=bureau,
         guarantee=guarantee,
-        dti_room_minor=income_cap - existing_debt,
+        dti_room_minor=dti_room,
         exposure_room_minor=policy.exposure_max_minor - existing_debt,
         rate_bps=product.rate_for(bureau.score),
     )

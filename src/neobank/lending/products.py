@@ -21,6 +21,7 @@ __all__ = [
     "Kind",
     "LoanProduct",
     "RateBand",
+    "check_body",
 ]
 
 Kind = Literal["installment", "revolving"]
@@ -31,22 +32,51 @@ LATE_RATE_ADD_BPS = 300
 LATE_RATE_MAX_BPS = 2_000
 OFFER_TTL_S = 7 * 24 * 60 * 60
 
-_FIELDS = (
-    "name",
-    "kind",
-    "currency",
-    "amount_min",
-    "amount_max",
-    "term_months_min",
-    "term_months_max",
-    "guarantee_required",
-    "guarantee_product",
-    "repayment_method",
-    "rate_grid",
-    "late_rate_add_bps",
-    "late_rate_max_bps",
-    "offer_ttl_s",
+# The body's keys and the JSON types each may hold (rate_grid is checked band by band).
+_FIELDS: dict[str, tuple[type, ...]] = {
+    "name": (str,),
+    "kind": (str,),
+    "currency": (str,),
+    "amount_min": (int,),
+    "amount_max": (int,),
+    "term_months_min": (int,),
+    "term_months_max": (int,),
+    "guarantee_required": (bool,),
+    "guarantee_product": (str, type(None)),
+    "repayment_method": (str,),
+    "rate_grid": (list, tuple),
+    "late_rate_add_bps": (int,),
+    "late_rate_max_bps": (int,),
+    "offer_ttl_s": (int,),
+}
+# Late-rate terms and the offer's lifetime have defaults; everything else must be given.
+_REQUIRED = tuple(
+    n for n in _FIELDS if n not in {"late_rate_add_bps", "late_rate_max_bps", "offer_ttl_s"}
 )
+_BAND_KEYS = frozenset({"score_min", "rate_bps"})
+
+
+def check_body(what: str, data: Mapping[str, Any], fields: Mapping[str, tuple[type, ...]]) -> None:
+    """Refuse unknown keys and values of the wrong JSON type with a ValueError naming them
+    (``what`` says whose body it is). A JSON true is not a number here, although Python's
+    bool is an int."""
+    unknown = set(data) - set(fields)
+    if unknown:
+        raise ValueError(f"{what}: unknown keys {sorted(unknown)}")
+    for name, value in data.items():
+        types = fields[name]
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            raise ValueError(f"{what}: {name} has the wrong type")
+
+
+def _bands(what: str, raw: list[Any] | tuple[Any, ...]) -> tuple[RateBand, ...]:
+    bands = []
+    for item in raw:
+        if not isinstance(item, Mapping) or set(item) != _BAND_KEYS:
+            raise ValueError(f"{what}: a rate band needs exactly score_min and rate_bps")
+        check_body(what, item, {"score_min": (int,), "rate_bps": (int,)})
+        bands.append(RateBand(item["score_min"], item["rate_bps"]))
+    return tuple(bands)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,19 +152,16 @@ class LoanProduct:
 
     @classmethod
     def from_data(cls, code: str, version: int, data: Mapping[str, Any]) -> LoanProduct:
-        """The inverse of `to_data`. Unknown keys are refused, and so are missing ones
-        that have no default."""
-        unknown = set(data) - set(_FIELDS)
-        if unknown:
-            raise ValueError(f"loan product {code!r}: unknown keys {sorted(unknown)}")
-        fields = {name: data[name] for name in _FIELDS if name in data}
-        fields["rate_grid"] = tuple(
-            RateBand(int(b["score_min"]), int(b["rate_bps"])) for b in data.get("rate_grid", ())
-        )
-        try:
-            return cls(code=code, version=version, **fields)
-        except TypeError as exc:  # a required field is missing
-            raise ValueError(f"loan product {code!r}: {exc}") from exc
+        """The inverse of `to_data`. Any bad body (unknown or missing keys, wrong types, terms
+        that do not hold together) is a ValueError saying what is wrong."""
+        what = f"loan product {code!r}"
+        check_body(what, data, _FIELDS)
+        missing = [name for name in _REQUIRED if name not in data]
+        if missing:
+            raise ValueError(f"{what}: missing keys {missing}")
+        fields = dict(data)
+        fields["rate_grid"] = _bands(what, data["rate_grid"])
+        return cls(code=code, version=version, **fields)
 
     def listing(self) -> dict[str, Any]:
         """The item of ``GET /v1/loan-products``."""
