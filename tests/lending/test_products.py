@@ -117,6 +117,7 @@ def test_from_data_refuses_unknown_and_missing_keys() -> None:
         {"rate_grid": []},
         {"rate_grid": [{"score_min": 600, "rate_bps": 900}, {"score_min": 600, "rate_bps": 800}]},
         {"rate_grid": [{"score_min": 600, "rate_bps": -1}]},
+        {"rate_grid": [{"score_min": 600, "rate_bps": 2_001}]},
         {"offer_ttl_s": 0},
         {"amount_min": "1000000"},
         {"amount_max": 5.5},

@@ -121,6 +121,10 @@ class LoanProduct:
                 (self.guarantee_required and not self.guarantee_product, "guarantee_product"),
                 (not self.rate_grid, "empty rate_grid"),
                 (any(b.rate_bps < 0 for b in self.rate_grid), "negative rate"),
+                (
+                    any(b.rate_bps > self.late_rate_max_bps for b in self.rate_grid),
+                    "rate above the legal maximum (late_rate_max_bps)",
+                ),
                 (len({b.score_min for b in self.rate_grid}) != len(self.rate_grid), "bands"),
                 (self.late_rate_add_bps < 0 or self.late_rate_max_bps < 0, "late rates"),
                 (self.offer_ttl_s <= 0, "offer_ttl_s"),
