@@ -31,12 +31,15 @@ from neobank.idempotency import InFlight
 from neobank.ledger.chart import ensure_bank_books
 from neobank.ledger.engine import LedgerEngine
 from neobank.ledger.router import router as ledger_router
+from neobank.lending.catalog import seed_catalog
+from neobank.lending.router import router as lending_router
 from neobank.observability import metrics
 from neobank.observability.http import RequestMetrics
 from neobank.observability.logging import configure_logging
 from neobank.onboarding.router import router as onboarding_router
 from neobank.onboarding.waiting_room import WaitingRoom, build_waiting_room
 from neobank.onboarding.waiting_room.router import router as waiting_room_router
+from neobank.ops.router import router as ops_router
 from neobank.payments.fees import FeeBook
 from neobank.payments.router import router as payments_router
 from neobank.workers.queue import JobResources
@@ -70,6 +73,7 @@ def create_app(
         database_url = resolve_database_url(settings)
         pool = await create_pool(database_url, max_size=POOL_SIZE_MAX)
         await ensure_bank_books(pool, DEFAULT_CURRENCY)
+        await seed_catalog(pool)
         engine = LedgerEngine(pool)
         await engine.start()
         ops_token, _ = ensure_admin_token(settings)
@@ -126,6 +130,8 @@ def create_app(
         ledger_router,
         waiting_room_router,
         onboarding_router,
+        lending_router,
+        ops_router,
     ):
         app.include_router(router)
     if agencies.simulator_app is not None:
