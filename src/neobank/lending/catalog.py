@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeAlias
 
 import asyncpg
 
@@ -29,7 +29,7 @@ __all__ = [
 # Version 1 has always been in force.
 SEED_EFFECTIVE_AT = datetime(2026, 1, 1, tzinfo=UTC)
 
-Conn = asyncpg.Connection | asyncpg.Pool
+Conn: TypeAlias = asyncpg.Connection | asyncpg.Pool
 
 
 async def seed_catalog(conn: Conn) -> None:
@@ -100,7 +100,9 @@ async def current_policy(conn: Conn, at: datetime) -> CreditPolicy:
 
 
 async def policy_version(conn: Conn, version: int) -> CreditPolicy:
-    body = await conn.fetchval("SELECT body FROM credit_policy_versions WHERE version = $1", version)
+    body = await conn.fetchval(
+        "SELECT body FROM credit_policy_versions WHERE version = $1", version
+    )
     if body is None:
         raise LookupError(f"no credit policy version {version}")
     return CreditPolicy.from_data(version, body)

@@ -1,20 +1,20 @@
 """Lending errors, each with a stable code (see ``neobank.errors`` for the tree).
 
-    LendingError
-    ├── LoanProductNotFound        422 loan_product_not_found
-    ├── LoanTermsOutOfRange        422 loan_terms_out_of_range (amount or term outside the product)
-    ├── AccountNotEligible         422 account_not_eligible (not the customer's, closed, currency)
-    ├── ResidentIdRequired         422 resident_id_required (no resident id on file or in the body)
-    ├── InvalidLoanResidentId      422 invalid_resident_id
-    ├── ApplicationNotFound        404 loan_application_not_found
-    ├── ApplicationNotApproved     409 loan_application_not_approved (accept before/after an offer)
-    ├── OfferExpired               409 loan_offer_expired
-    ├── ApplicationClosed          409 loan_application_closed (cancel after a decision was taken up)
-    ├── LoanNotFound               404 loan_not_found
-    ├── LoanClosed                 409 loan_closed
-    ├── RepaymentTooLarge          422 repayment_exceeds_balance
-    ├── InvalidBusinessDate        422 invalid_business_date
-    └── CloseOfBusinessRunning     409 close_of_business_running
+LendingError
+├── LoanProductNotFound        422 loan_product_not_found
+├── LoanTermsOutOfRange        422 loan_terms_out_of_range (amount or term outside the product)
+├── AccountNotEligible         422 account_not_eligible (not the customer's, closed, currency)
+├── ResidentIdRequired         422 resident_id_required (no resident id on file or in the body)
+├── InvalidLoanResidentId      422 invalid_resident_id
+├── ApplicationNotFound        404 loan_application_not_found
+├── ApplicationNotApproved     409 loan_application_not_approved (accept before/after an offer)
+├── OfferExpired               409 loan_offer_expired
+├── ApplicationClosed          409 loan_application_closed (no longer cancellable)
+├── LoanNotFound               404 loan_not_found
+├── LoanClosed                 409 loan_closed
+├── RepaymentTooLarge          422 repayment_exceeds_balance
+├── InvalidBusinessDate        422 invalid_business_date
+└── CloseOfBusinessRunning     409 close_of_business_running
 """
 
 from __future__ import annotations
