@@ -19,6 +19,7 @@ __all__ = ["BLUEPRINTS", "is_known_task", "load_blueprints"]
 BLUEPRINTS: tuple[str, ...] = (
     "neobank.workers.maintenance:blueprint",
     "neobank.onboarding.jobs:blueprint",
+    "neobank.lending.application_jobs:blueprint",
 )
 
 _loaded: set[str] = set()
