@@ -9,10 +9,8 @@ import os
 import platform
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 import time
 from contextlib import ExitStack
 from datetime import UTC, datetime
@@ -21,7 +19,7 @@ from pathlib import Path
 import httpx
 from rich.console import Console
 
-from neobank.benchmark.processes import free_port, start_neobank, stop_process_group
+from neobank.benchmark.processes import stop_process_group
 from neobank.loadtest.analysis import analyse
 from neobank.loadtest.config import LaunchDayConfig
 from neobank.loadtest.identities import people_per_run_max
@@ -30,8 +28,9 @@ from neobank.loadtest.progress import watch_surge
 from neobank.loadtest.records import read_records
 from neobank.loadtest.report import LaunchDayReport
 from neobank.loadtest.sampler import FinishedCounter, Sampler
+from neobank.loadtest.services import Endpoints, start_services
 
-__all__ = ["LOCUSTFILE", "Endpoints", "run_launch_day"]
+__all__ = ["LOCUSTFILE", "run_launch_day"]
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 bank_start_timeout_s = 180.0
@@ -44,79 +43,16 @@ postgres_stop_timeout_s = 30.0
 postgres_stop_poll_s = 0.1
 
 
-class Endpoints:
-    """Where the bank and the agencies answer, and the bank's ops token."""
-
-    def __init__(self, bank_url: str, agencies_url: str, ops_token: str) -> None:
-        self.bank_url = bank_url.rstrip("/")
-        self.agencies_url = agencies_url.rstrip("/")
-        self.ops_token = ops_token
-
-
-def _stop_embedded_postgres(data_dir: Path) -> None:
-    """Stop the embedded PostgreSQL that `neobank serve` started under ``data_dir``.
-
-    serve would stop it from its exit handlers, but uvicorn re-raises the SIGTERM it caught once
-    its graceful shutdown is done, so the process dies before they run and the server stays up.
-    A fast shutdown (SIGINT) by the pid in postmaster.pid, then wait for it to go."""
-    try:
-        pid = int((data_dir / "pg" / "postmaster.pid").read_text().split()[0])
-        os.kill(pid, signal.SIGINT)
-    except (OSError, ValueError, IndexError):
-        return  # never started, or already stopped
-    deadline = time.monotonic() + postgres_stop_timeout_s
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(postgres_stop_poll_s)
-
-
-def _start_services(config: LaunchDayConfig, raw_dir: Path, stack: ExitStack) -> Endpoints:
-    """`neobank agencies serve` and `neobank serve` on free ports, the bank with a fresh data
-    dir (so a fresh embedded PostgreSQL unless --database-url), removed afterwards."""
-    data_dir = Path(tempfile.mkdtemp(prefix="neobank-launch-day-"))
-    stack.callback(shutil.rmtree, data_dir, ignore_errors=True)
-    if not config.database_url:
-        stack.callback(_stop_embedded_postgres, data_dir)  # after the bank stopped
-    agencies_port = free_port()
-    agencies_url = f"http://127.0.0.1:{agencies_port}"
-    seed = [] if config.seed is None else ["--seed", str(config.seed)]
-    agencies = start_neobank(
-        ["agencies", "serve", "--port", str(agencies_port), *seed],
-        env=os.environ,
-        log_path=raw_dir / "agencies.log",
-        ready_url=agencies_url + "/_sim/stats",
-        timeout_s=agencies_start_timeout_s,
-    )
-    stack.callback(stop_process_group, agencies)
-    token = config.admin_token or secrets.token_urlsafe(24)
-    env = {
-        **os.environ,
-        "NEOBANK_DATA_DIR": str(data_dir),
-        "NEOBANK_ADMIN_TOKEN": token,
-        "NEOBANK_AGENCIES_URL": agencies_url,
-    }
-    env.pop("NEOBANK_DATABASE_URL", None)
-    if config.database_url:
-        env["NEOBANK_DATABASE_URL"] = config.database_url
-    bank_port = free_port()
-    bank_url = f"http://127.0.0.1:{bank_port}"
-    bank = start_neobank(
-        ["serve", "--port", str(bank_port), "--workers", str(config.workers)],
-        env=env,
-        log_path=raw_dir / "serve.log",
-        ready_url=bank_url + "/readyz",
-        timeout_s=bank_start_timeout_s,
-    )
-    stack.callback(stop_process_group, bank)
-    return Endpoints(bank_url, agencies_url, token)
-
-
 def _endpoints(config: LaunchDayConfig, raw_dir: Path, stack: ExitStack) -> Endpoints:
     if config.bank_url is None:
-        return _start_services(config, raw_dir, stack)
+        return start_services(
+            raw_dir,
+            stack,
+            seed=config.seed,
+            admin_token=config.admin_token,
+            database_url=config.database_url,
+            workers=config.workers,
+        )
     token = config.admin_token or os.environ.get("NEOBANK_ADMIN_TOKEN")
     if not token:
         raise RuntimeError("with --bank-url, give the bank's ops token (NEOBANK_ADMIN_TOKEN)")
