@@ -32,6 +32,7 @@ from neobank.ledger.chart import ensure_bank_books
 from neobank.ledger.engine import LedgerEngine
 from neobank.ledger.router import router as ledger_router
 from neobank.lending.catalog import seed_catalog
+from neobank.lending.loans_router import router as loans_router
 from neobank.lending.router import router as lending_router
 from neobank.observability import metrics
 from neobank.observability.http import RequestMetrics
@@ -131,6 +132,7 @@ def create_app(
         waiting_room_router,
         onboarding_router,
         lending_router,
+        loans_router,
         ops_router,
     ):
         app.include_router(router)

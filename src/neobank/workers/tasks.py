@@ -20,6 +20,7 @@ BLUEPRINTS: tuple[str, ...] = (
     "neobank.workers.maintenance:blueprint",
     "neobank.onboarding.jobs:blueprint",
     "neobank.lending.application_jobs:blueprint",
+    "neobank.lending.cob_jobs:blueprint",
 )
 
 _loaded: set[str] = set()

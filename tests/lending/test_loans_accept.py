@@ -1,0 +1,108 @@
+"""Accepting an offer: the loan is disbursed through the ledger with its schedule, once, and a
+crash between claiming the application and moving the money is finished later."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import httpx
+
+from neobank.lending import booking
+from neobank.lending.loans import finish_pending_accepts
+from tests.conftest import BankDriver
+from tests.lending.loans_kit import approved_application, idem, receivables
+
+
+async def _setup(
+    bank: BankDriver, db: asyncpg.Connection, **kw: Any
+) -> tuple[dict[str, Any], uuid.UUID]:
+    account = await bank.account()
+    app_id = await approved_application(db, account["customer_id"], account["id"], **kw)
+    return account, app_id
+
+
+async def test_accept_disburses_and_balances(
+    client: httpx.AsyncClient, bank: BankDriver, db: asyncpg.Connection
+) -> None:
+    account, app_id = await _setup(bank, db)
+    key = idem()
+    response = await client.post(f"/v1/loan-applications/{app_id}/accept", headers=key)
+    assert response.status_code == 201, response.text
+    loan = response.json()
+    assert loan["status"] == "active"
+    assert loan["principal"] == loan["principal_outstanding"] == 12_000_000
+    assert loan["rate_bps"] == 600
+    schedule = loan["schedule"]
+    assert len(schedule) == 12
+    assert sum(i["principal"] for i in schedule) == 12_000_000
+    # The worked example: 12,000,000 over 12 months at 6 %: 1,032,797 a month.
+    assert schedule[0]["total"] == 1_032_797 and schedule[0]["interest"] == 60_000
+    assert await bank.balance(account["id"]) == 12_000_000
+    loan_id = uuid.UUID(loan["id"])
+    assert await receivables(db, loan_id) == (12_000_000, 0)
+    assert (await bank.check())["balanced"] is True
+    # The same key replays; another key finds the loan; the application is accepted.
+    again = await client.post(f"/v1/loan-applications/{app_id}/accept", headers=key)
+    assert again.status_code == 201 and again.headers.get("Idempotent-Replayed") == "true"
+    other = await client.post(f"/v1/loan-applications/{app_id}/accept", headers=idem())
+    assert other.status_code == 201 and other.json()["id"] == loan["id"]
+    assert await bank.balance(account["id"]) == 12_000_000
+    status = await db.fetchval("SELECT status FROM loan_applications WHERE id = $1", app_id)
+    assert status == "accepted"
+    got = await client.get(f"/v1/loans/{loan_id}")
+    assert got.status_code == 200 and got.json()["payoff_amount"] == 12_000_000
+    listed = await client.get("/v1/loans", params={"customer_id": account["customer_id"]})
+    assert [item["id"] for item in listed.json()["items"]] == [loan["id"]]
+    events = await db.fetch(
+        "SELECT type FROM events WHERE aggregate_type = 'loan' AND aggregate_id = $1",
+        loan["id"],
+    )
+    assert [e["type"] for e in events] == ["loan.disbursed"]
+
+
+async def test_accept_refuses_what_is_not_an_offer(
+    client: httpx.AsyncClient, bank: BankDriver, db: asyncpg.Connection
+) -> None:
+    account, expired = await _setup(bank, db, expires_at=datetime.now(UTC) - timedelta(seconds=1))
+    response = await client.post(f"/v1/loan-applications/{expired}/accept", headers=idem())
+    assert response.status_code == 409 and response.json()["code"] == "loan_offer_expired"
+    app_id = await approved_application(db, account["customer_id"], account["id"])
+    await db.execute("UPDATE loan_applications SET status = 'declined' WHERE id = $1", app_id)
+    response = await client.post(f"/v1/loan-applications/{app_id}/accept", headers=idem())
+    assert response.status_code == 409
+    assert response.json()["code"] == "loan_application_not_approved"
+    missing = await client.post(f"/v1/loan-applications/{uuid.uuid4()}/accept", headers=idem())
+    assert missing.status_code == 404
+    assert (await client.get(f"/v1/loans/{uuid.uuid4()}")).status_code == 404
+
+
+async def test_a_crash_between_claim_and_disbursement_is_finished(
+    app: Any, client: httpx.AsyncClient, bank: BankDriver, db: asyncpg.Connection
+) -> None:
+    account, first = await _setup(bank, db)
+    second = await approved_application(db, account["customer_id"], account["id"], limit=2_000_000)
+    # Step 1 only, as a crash would leave it: accepted with a loan id, accounts open.
+    for app_id in (first, second):
+        loan_id = uuid.uuid4()
+        await db.execute(
+            "UPDATE loan_applications SET status = 'accepted', loan_id = $2, "
+            "updated_at = now() - interval '5 minutes' WHERE id = $1",
+            app_id,
+            loan_id,
+        )
+        async with db.transaction():
+            await booking.ensure_loan_accounts(db, loan_id, "KRW")
+    response = await client.post(f"/v1/loan-applications/{first}/accept", headers=idem())
+    assert response.status_code == 201, response.text
+    assert response.json()["id"] == str(
+        await db.fetchval("SELECT loan_id FROM loan_applications WHERE id = $1", first)
+    )
+    # The sweep finishes the other one.
+    assert await finish_pending_accepts(app.state.services) == 1
+    assert await finish_pending_accepts(app.state.services) == 0
+    assert await bank.balance(account["id"]) == 14_000_000
+    assert await db.fetchval("SELECT count(*) FROM loans") == 2
+    assert (await bank.check())["balanced"] is True
