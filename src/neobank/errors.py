@@ -14,6 +14,7 @@ deriving from ``NeobankError``; each subclass carries an HTTP ``status`` and a s
     ├── PaymentError          insufficient_funds, currency_mismatch, same_account,
     │                         account_closed, account_frozen, limit_exceeded,
     │                         transfer_not_found, ...
+    ├── OpsError              four_eyes_required, invalid_change_body, ops_change_stale, ...
     └── LedgerError           ledger_unavailable
 """
 
