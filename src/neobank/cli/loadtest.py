@@ -83,3 +83,53 @@ def launch_day(
     write_report(report, config.out_dir, Console(width=160))
     if check and not all(met for _, _, met in targets(report)):
         raise typer.Exit(1)
+
+
+@loadtest_app.command("loans")
+def loans(
+    applications: int = typer.Option(3_000, min=1, help="Loan applications submitted."),
+    arrival_rate_per_s: float = typer.Option(60.0, min=0.1, help="Applications per second."),
+    bureau_capacity_rps: float = typer.Option(
+        40.0, min=0.1, help="The credit bureau's capacity (429 beyond it)."
+    ),
+    bureau_latency_ms: float = typer.Option(400.0, min=0, help="Its mean latency."),
+    bureau_error_rate: float = typer.Option(0.15, min=0, max=1, help="Its share of 503s."),
+    workers: int = typer.Option(1, min=1, max=64, help="API processes of the bank started."),
+    drain_timeout_s: float = typer.Option(
+        600.0, min=1, help="After the last submission, how long to wait for every decision."
+    ),
+    database_url: str | None = typer.Option(
+        None, help="PostgreSQL for the bank started (default: a fresh embedded one)."
+    ),
+    seed: int | None = typer.Option(None, help="Seed for the simulators."),
+    out: Path | None = typer.Option(
+        None, help="Report directory (default: docs/benchmarks/loans-<UTC time>)."
+    ),
+    check: bool = typer.Option(False, "--check", help="Exit 1 when a target is missed."),
+) -> None:
+    """Loan applications while the credit bureau is slow, flaky and capped: submission
+    latency, decisions per second against the bureau's capacity, one hard inquiry per
+    application; writes loans.json and loans.png."""
+    from neobank.loadtest.lending import LoansConfig, run_loans
+    from neobank.loadtest.lending_report import targets, write_loans_report
+    from neobank.observability.logging import configure_logging
+
+    configure_logging(json=False)
+    config = LoansConfig(
+        out_dir=(
+            out or Path("docs/benchmarks") / f"loans-{datetime.now(UTC):%Y%m%d-%H%M%S}"
+        ).resolve(),
+        applications=applications,
+        arrival_rate_per_s=arrival_rate_per_s,
+        bureau_capacity_rps=bureau_capacity_rps,
+        bureau_latency_ms=bureau_latency_ms,
+        bureau_error_rate=bureau_error_rate,
+        workers=workers,
+        drain_timeout_s=drain_timeout_s,
+        database_url=database_url,
+        seed=seed,
+    )
+    run = run_loans(config, console)
+    found = write_loans_report(run, Console(width=160))
+    if check and not all(met for _, _, met in targets(found)):
+        raise typer.Exit(1)
