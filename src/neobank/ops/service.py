@@ -41,6 +41,8 @@ __all__ = [
 
 POLICY_TARGET = "policy"
 EFFECTIVE_AT_HORIZON_DAYS = 366
+# "Now" as the maker's clock saw it is a moment ago here: that much past is taken as now.
+EFFECTIVE_AT_GRACE_S = 60
 # "The latest version", scheduled ones included: what a new version follows.
 _LATEST = datetime(9999, 12, 31, tzinfo=UTC)
 
@@ -156,9 +158,13 @@ async def _latest_terms(
 def _effective_at(requested: datetime | None, now: datetime) -> datetime:
     if requested is None:
         return now
-    if requested < now or requested > now + timedelta(days=EFFECTIVE_AT_HORIZON_DAYS):
-        raise InvalidEffectiveAt()
-    return requested
+    if requested < now - timedelta(seconds=EFFECTIVE_AT_GRACE_S):
+        raise InvalidEffectiveAt("effective_at is in the past")
+    if requested > now + timedelta(days=EFFECTIVE_AT_HORIZON_DAYS):
+        raise InvalidEffectiveAt(
+            f"effective_at is more than {EFFECTIVE_AT_HORIZON_DAYS} days ahead"
+        )
+    return max(requested, now)
 
 
 def _subject(change_id: uuid.UUID) -> str:
