@@ -121,8 +121,8 @@ async def add_product_version(
     version: int = await conn.fetchval(
         """
         INSERT INTO loan_product_versions (code, version, effective_at, body, change_id)
-        SELECT $1, coalesce(max(version), 0) + 1, $2, $3, $4
-        FROM loan_product_versions WHERE code = $1
+        SELECT $1::varchar, coalesce(max(version), 0) + 1, $2, $3, $4
+        FROM loan_product_versions WHERE code = $1::varchar
         RETURNING version
         """,
         code,
