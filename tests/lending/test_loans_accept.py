@@ -4,7 +4,7 @@ crash between claiming the application and moving the money is finished later.""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -105,4 +105,29 @@ async def test_a_crash_between_claim_and_disbursement_is_finished(
     assert await finish_pending_accepts(app.state.services) == 0
     assert await bank.balance(account["id"]) == 14_000_000
     assert await db.fetchval("SELECT count(*) FROM loans") == 2
+    assert (await bank.check())["balanced"] is True
+
+
+async def test_a_line_is_opened_and_closed_of_business_through_the_loan_routes(
+    app: Any, client: httpx.AsyncClient, bank: BankDriver, db: asyncpg.Connection
+) -> None:
+    """An overdraft application accepted here is opened by the overdraft module, read at GET
+    /v1/loans/{id}, and serviced by close of business with the installment loans."""
+    from neobank.lending.close_of_business import run_close_of_business
+
+    account, app_id = await _setup(
+        bank, db, product="overdraft_line", limit=5_000_000, rate_bps=750
+    )
+    response = await client.post(f"/v1/loan-applications/{app_id}/accept", headers=idem())
+    assert response.status_code == 201, response.text
+    line = response.json()
+    assert line["kind"] == "revolving" and line["schedule"] == []
+    spend = await bank.transfer(account["id"], (await bank.account())["id"], 1_000_000)
+    assert spend.status_code == 201, spend.text
+    got = (await client.get(f"/v1/loans/{line['id']}")).json()
+    assert got["principal_outstanding"] == 1_000_000
+    start = date.fromisoformat(got["start_date"])
+    await run_close_of_business(app.state.services, start + timedelta(days=2))
+    last = await db.fetchval("SELECT last_cob_date FROM loans WHERE id = $1", uuid.UUID(line["id"]))
+    assert last == start + timedelta(days=2)
     assert (await bank.check())["balanced"] is True

@@ -31,7 +31,6 @@ __all__ = [
     "ensure_loan_accounts",
     "insert_installments",
     "insert_loan",
-    "insert_repayment",
     "interest_account_id",
     "interest_transfer",
     "load_loan",
@@ -394,15 +393,4 @@ def save_loan_row(loan: LoanState) -> tuple[Any, ...]:
         loan.last_cob_date,
         loan.closed_at,
         loan.updated_at,
-    )
-
-
-async def insert_repayment(conn: asyncpg.Connection, rows: list[tuple[Any, ...]]) -> None:
-    await conn.executemany(
-        """
-        INSERT INTO loan_repayments (id, loan_id, from_account_id, amount, fees_minor,
-            interest_minor, principal_minor, kind, created_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-        """,
-        rows,
     )

@@ -185,8 +185,14 @@ async def _service_loan(deps: LendingDeps, loan_id: uuid.UUID, kind: str, day: d
         from neobank.lending.overdraft import service_line
 
         row = await deps.pool.fetchrow("SELECT * FROM loans WHERE id = $1", loan_id)
-        if row is not None and row["status"] == "active":
-            await service_line(deps, row, day)
+        if row is None or row["status"] != "active":
+            return
+        # Like an installment loan, a line behind catches up one date at a time.
+        last: date | None = row["last_cob_date"]
+        step = max(last + timedelta(days=1), row["start_date"]) if last else row["start_date"]
+        while step <= day:
+            await service_line(deps, row, step)
+            step += timedelta(days=1)
         return
     async with loan_lock(deps.pool, loan_id):
         loan = await booking.load_loan(deps.pool, loan_id)

@@ -16,6 +16,8 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+import asyncpg
+
 from neobank.deposits.service import account_owners
 from neobank.events import EventRow
 from neobank.idempotency import Claim, InFlight, StoredAnswer, fetch_answer
@@ -266,8 +268,19 @@ async def _submit(
         rendered = Rendered(StoredAnswer(201, body), events=events)
         rendered.writes.append((booking.save_loan, booking.save_loan_row(after)))
         rendered.writes.extend((booking.save_installments, row) for row in changed)
-        rendered.writes.append((booking.insert_repayment, repayment_row))
+        rendered.writes.append((_insert_repayment, repayment_row))
         return rendered
 
     answer = await deps.engine.submit(Submission([plan.chain], render, claim))
     return answer.answer, answer.replayed
+
+
+async def _insert_repayment(conn: asyncpg.Connection, rows: list[tuple[Any, ...]]) -> None:
+    await conn.executemany(
+        """
+        INSERT INTO loan_repayments (id, loan_id, from_account_id, amount, fees_minor,
+            interest_minor, principal_minor, kind, created_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+        """,
+        rows,
+    )
