@@ -90,13 +90,14 @@ async def test_a_decline_gives_at_most_four_reasons_in_priority_order(
     assert decision["bureau_score"] == applicant.report.score
     assert decision["rate_bps"] is None and decision["limit"] is None
     reasons = decision["reasons"]
-    # Score, delinquencies, DTI, open loans and the grid (no band below 600) all fail: the
-    # first four in priority are shown.
+    # Score, delinquencies, DTI, open loans and the grid (no band below 600) all fail, and
+    # exposure too for debts above 99,000,000: the first four in priority are shown.
+    debt_heavy = applicant.report.total_debt > 99_000_000
     assert reasons == [
         "score_below_cutoff",
         "recent_delinquencies",
         "debt_to_income_too_high",
-        "too_many_open_loans",
+        "exposure_too_high" if debt_heavy else "too_many_open_loans",
     ]
     assert reasons == sorted(reasons, key=REASONS.index)
     assert decided["offer_expires_at"] is None
