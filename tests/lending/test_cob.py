@@ -153,6 +153,8 @@ async def test_close_of_business_endpoint(
         "lending.close_of_business",
     )
     assert jobs == 1
+    status = await client.get(f"/v1/ops/close-of-business/{today}")
+    assert status.json()["status"] == "queued"
 
 
 async def test_the_job_closes_the_date(http: httpx.AsyncClient, db: asyncpg.Connection) -> None:

@@ -61,6 +61,11 @@ async def test_accept_disburses_and_balances(
         loan["id"],
     )
     assert [e["type"] for e in events] == ["loan.disbursed"]
+    accepted = await db.fetchval(
+        "SELECT payload FROM events WHERE type = 'loan.offer_accepted' AND aggregate_id = $1",
+        str(app_id),
+    )
+    assert accepted["loan_id"] == loan["id"]
 
 
 async def test_accept_refuses_what_is_not_an_offer(

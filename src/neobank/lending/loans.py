@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 import asyncpg
 
-from neobank.events import EventRow
+from neobank.events import EventRow, write_events
 from neobank.idempotency import Claim, InFlight, StoredAnswer, fetch_answer, store_many
 from neobank.ledger.chart import ensure_bank_books
 from neobank.ledger.domain import ItemOutcome, ResultCode, TransferSpec
@@ -116,6 +116,9 @@ async def _accept(
             )
             await ensure_bank_books(conn, product.currency)
             await booking.ensure_loan_accounts(conn, loan_id, product.currency)
+            body = {"loan_id": str(loan_id), "customer_id": str(app["customer_id"])}
+            event = EventRow("loan.offer_accepted", "loan_application", str(app["id"]), body)
+            await write_events(conn, [event], now)
         elif app["status"] == "accepted" and app["loan_id"] is not None:
             loan_id = app["loan_id"]
         else:

@@ -18,7 +18,6 @@ from neobank.lending import close_of_business as cob
 from neobank.lending import loans, repayments
 from neobank.lending.booking import business_day
 from neobank.lending.cob_jobs import COB_TASK, LENDING_QUEUE
-from neobank.lending.errors import InvalidBusinessDate
 from neobank.lending.loan_schemas import (
     CloseOfBusinessIn,
     CloseOfBusinessOut,
@@ -161,6 +160,12 @@ async def start_close_of_business(
 async def close_of_business_status(
     business_date: date, ops: Ops, services: ServicesDep
 ) -> FastJSON:
-    if business_date.year < 2000:
-        raise InvalidBusinessDate()
-    return FastJSON(await cob.run_status(services, business_date))
+    status = await cob.run_status(services, business_date)
+    if status["status"] == "not_started":
+        queued = await services.pool.fetchval(
+            "SELECT 1 FROM procrastinate.procrastinate_jobs WHERE queueing_lock = $1 "
+            "AND status = 'todo'",
+            f"{COB_TASK}:{business_date.isoformat()}",
+        )
+        status["status"] = "queued" if queued else "not_started"
+    return FastJSON(status)
