@@ -13,6 +13,7 @@ import httpx
 from neobank.lending import booking
 from neobank.lending.loans import finish_pending_accepts
 from tests.conftest import BankDriver
+from tests.customers.helpers import bearer, customer_token
 from tests.lending.loans_kit import approved_application, idem, receivables
 
 
@@ -136,3 +137,36 @@ async def test_a_line_is_opened_and_closed_of_business_through_the_loan_routes(
     last = await db.fetchval("SELECT last_cob_date FROM loans WHERE id = $1", uuid.UUID(line["id"]))
     assert last == start + timedelta(days=2)
     assert (await bank.check())["balanced"] is True
+
+
+async def test_a_customer_sees_and_repays_only_its_own_loan(
+    client: httpx.AsyncClient, bank: BankDriver, db: asyncpg.Connection
+) -> None:
+    account, app_id = await _setup(bank, db, limit=2_000_000)
+    stranger = await bank.account()
+    mine = bearer(await customer_token(client, account["customer_id"]))
+    theirs = bearer(await customer_token(client, stranger["customer_id"]))
+    refused = await client.post(
+        f"/v1/loan-applications/{app_id}/accept", headers={**theirs, **idem()}
+    )
+    assert refused.status_code == 404
+    response = await client.post(
+        f"/v1/loan-applications/{app_id}/accept", headers={**mine, **idem()}
+    )
+    assert response.status_code == 201, response.text
+    loan_id = response.json()["id"]
+    assert (await client.get(f"/v1/loans/{loan_id}", headers=mine)).status_code == 200
+    assert (await client.get(f"/v1/loans/{loan_id}", headers=theirs)).status_code == 404
+    assert (await client.get("/v1/loans", headers=mine)).json()["items"][0]["id"] == loan_id
+    body = {"from_account_id": account["id"], "amount": 1_000}
+    paid = await client.post(
+        f"/v1/loans/{loan_id}/repayments", json=body, headers={**theirs, **idem()}
+    )
+    assert paid.status_code == 404
+    paid = await client.post(
+        f"/v1/loans/{loan_id}/repayments", json=body, headers={**mine, **idem()}
+    )
+    assert paid.status_code == 201 and paid.json()["kind"] == "prepayment"
+    statement = await client.get(f"/v1/loans/{loan_id}/statement", headers=mine)
+    assert statement.status_code == 200
+    assert statement.json()["totals"]["repaid_principal"] == 1_000
