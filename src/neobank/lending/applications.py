@@ -1,21 +1,14 @@
-"""Loan applications: submit (202 at once, decided in the background), read, list, cancel,
-and the steps the decision job records (bureau report, guarantee quote, decision).
-
-Each step commits on its own, so a job that dies resumes at the next step and never repeats
-a finished agency call; every step is guarded by the application's status, so a job that runs
-twice (a retry after a crash, a requeued stalled job) changes nothing the second time.
-"""
+"""Loan applications: submit (202 at once, decided in the background by
+`neobank.lending.application_jobs`), read, list and cancel."""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import asyncpg
 
-from neobank.agencies.client import AgencyError, BureauReport, GuaranteeQuote
 from neobank.api.deps import Principal
 from neobank.customers.errors import CustomerNotFound
 from neobank.deposits.errors import AccountNotFound
@@ -29,13 +22,6 @@ from neobank.lending.errors import (
     LoanTermsOutOfRange,
     ResidentIdRequired,
 )
-from neobank.lending.policy import (
-    ApplicationFacts,
-    BureauFacts,
-    Decision,
-    GuaranteeFacts,
-    decide,
-)
 from neobank.lending.schemas import ApplicationIn
 from neobank.onboarding.sealing import Sealer
 from neobank.onboarding.service import AGENCY_QUEUE
@@ -45,23 +31,17 @@ from neobank.workers.queue import defer_in_transaction
 
 __all__ = [
     "AGENCY_QUEUE",
+    "AGGREGATE",
     "DECIDE_TASK",
-    "agency_trouble",
     "cancel",
-    "decide_and_record",
-    "enter_stage",
     "list_for_customer",
     "load",
-    "load_for_job",
-    "record_bureau",
-    "record_guarantee",
     "submit",
     "view",
 ]
 
 DECIDE_TASK = "lending.decide_application"
 INQUIRY_KEY_PREFIX = "la-"
-AGENCY_ERROR_TEXT_MAX = 200
 CANCEL_BY_CUSTOMER = "customer_request"
 CANCEL_BY_OPS = "ops_request"
 OFFER_EXPIRED = "offer_expired"
@@ -277,182 +257,3 @@ async def _event(
     now: datetime,
 ) -> None:
     await write_events(conn, [EventRow(kind, AGGREGATE, str(application_id), payload)], now)
-
-
-# --- the decision job's steps ---------------------------------------------------------------
-
-
-async def load_for_job(pool: asyncpg.Pool, application_id: uuid.UUID) -> asyncpg.Record | None:
-    row: asyncpg.Record | None = await pool.fetchrow(
-        "SELECT a.*, c.name AS customer_name FROM loan_applications a"
-        " JOIN customers c ON c.id = a.customer_id WHERE a.id = $1",
-        application_id,
-    )
-    return row
-
-
-async def enter_stage(
-    pool: asyncpg.Pool, application_id: uuid.UUID, stage: str, now: datetime
-) -> None:
-    """Say honestly where a pending application is, before the agency call of that stage."""
-    await pool.execute(
-        "UPDATE loan_applications SET stage = $2, updated_at = $3"
-        " WHERE id = $1 AND status = 'pending' AND stage <> $2",
-        application_id,
-        stage,
-        now,
-    )
-
-
-async def agency_trouble(
-    pool: asyncpg.Pool, application_id: uuid.UUID, error: AgencyError, now: datetime
-) -> None:
-    """Count a failed agency call; the application stays pending (the job retries)."""
-    text = f"{error.agency}: {error.code}"[:AGENCY_ERROR_TEXT_MAX]
-    await pool.execute(
-        "UPDATE loan_applications SET agency_attempts = agency_attempts + 1,"
-        " last_agency_error = $2, updated_at = $3 WHERE id = $1 AND status = 'pending'",
-        application_id,
-        text,
-        now,
-    )
-
-
-async def _record_step(
-    pool: asyncpg.Pool,
-    application_id: uuid.UUID,
-    column: str,
-    data: dict[str, Any],
-    next_stage: str,
-    event: EventRow,
-    now: datetime,
-) -> asyncpg.Record | None:
-    """Store one agency's answer once (a second run of the step finds it stored)."""
-    async with pool.acquire() as conn, conn.transaction():
-        row: asyncpg.Record | None = await conn.fetchrow(
-            f"UPDATE loan_applications SET {column} = $2, stage = $3, updated_at = $4"
-            f" WHERE id = $1 AND status = 'pending' AND {column} IS NULL RETURNING *",
-            application_id,
-            data,
-            next_stage,
-            now,
-        )
-        if row is not None:
-            await write_events(conn, [event], now)
-    return row
-
-
-async def record_bureau(
-    pool: asyncpg.Pool,
-    application_id: uuid.UUID,
-    report: BureauReport,
-    next_stage: str,
-    now: datetime,
-) -> asyncpg.Record | None:
-    data = asdict(report)
-    event = EventRow("loan.bureau_inquired", AGGREGATE, str(application_id), data)
-    return await _record_step(pool, application_id, "bureau", data, next_stage, event, now)
-
-
-async def record_guarantee(
-    pool: asyncpg.Pool, application_id: uuid.UUID, quote: GuaranteeQuote, now: datetime
-) -> asyncpg.Record | None:
-    data = asdict(quote)
-    event = EventRow("loan.guarantee_quoted", AGGREGATE, str(application_id), data)
-    return await _record_step(pool, application_id, "guarantee", data, "deciding", event, now)
-
-
-_BANK_EXPOSURE = """
-SELECT coalesce(sum(CASE WHEN l.kind = 'revolving' THEN l.principal
-                         ELSE coalesce(r.debits_posted - r.credits_posted, l.principal) END), 0)
-FROM loans l LEFT JOIN ledger_accounts r ON r.id = l.receivable_account_id
-WHERE l.customer_id = $1 AND l.status = 'active'
-"""
-
-
-async def bank_exposure(conn: asyncpg.Connection, customer_id: uuid.UUID) -> int:
-    """What the customer owes this bank now: installment loans' principal outstanding (from
-    the ledger) and revolving lines at their full limit (they may be drawn at any time)."""
-    return int(await conn.fetchval(_BANK_EXPOSURE, customer_id))
-
-
-def _facts(row: asyncpg.Record, exposure: int) -> tuple[ApplicationFacts, BureauFacts]:
-    bureau = row["bureau"]
-    return (
-        ApplicationFacts(
-            product_code=row["product_code"],
-            amount_minor=row["amount"],
-            term_months=row["term_months"],
-            annual_income_minor=row["annual_income"],
-            bank_exposure_minor=exposure,
-        ),
-        BureauFacts(
-            score=bureau["score"],
-            grade=bureau["grade"],
-            open_loans=bureau["open_loans"],
-            delinquencies=bureau["delinquencies"],
-            total_debt=bureau["total_debt"],
-        ),
-    )
-
-
-async def decide_and_record(
-    pool: asyncpg.Pool, application_id: uuid.UUID, now: datetime
-) -> Decision | None:
-    """Decide by the product version applied for and the policy in force now, in one
-    transaction with its event. None if the application was no longer pending."""
-    async with pool.acquire() as conn, conn.transaction():
-        row = await conn.fetchrow(
-            "SELECT * FROM loan_applications WHERE id = $1 FOR UPDATE", application_id
-        )
-        if row is None or row["status"] != "pending" or row["bureau"] is None:
-            return None
-        product = await catalog.product_version(conn, row["product_code"], row["product_version"])
-        policy = await catalog.current_policy(conn, now)
-        facts, bureau = _facts(row, await bank_exposure(conn, row["customer_id"]))
-        quote = row["guarantee"]
-        guarantee = (
-            GuaranteeFacts(
-                quote["covered"], quote["reason"], quote["fee_rate_bps"], quote["coverage_bps"]
-            )
-            if quote is not None
-            else None
-        )
-        decision = decide(product, policy, facts, bureau, guarantee)
-        expires_at = now + timedelta(seconds=product.offer_ttl_s) if decision.approved else None
-        await conn.execute(
-            """
-            UPDATE loan_applications SET status = $2, stage = 'decided', policy_version = $3,
-                rate_bps = $4, limit_minor = $5, reasons = $6, offer_expires_at = $7,
-                decided_at = $8, updated_at = $8
-            WHERE id = $1
-            """,
-            application_id,
-            "approved" if decision.approved else "declined",
-            policy.version,
-            decision.rate_bps,
-            decision.limit_minor,
-            list(decision.reasons),
-            expires_at,
-            now,
-        )
-        # Declined applicants too, with what the bank knew: the bank's own scoring model
-        # will learn from these.
-        payload = {
-            "approved": decision.approved,
-            "reasons": list(decision.reasons),
-            "rate_bps": decision.rate_bps,
-            "limit": decision.limit_minor,
-            "product": product.code,
-            "product_version": product.version,
-            "policy_version": policy.version,
-            "amount": facts.amount_minor,
-            "term_months": facts.term_months,
-            "annual_income": facts.annual_income_minor,
-            "bank_exposure": facts.bank_exposure_minor,
-            "bureau": asdict(bureau),
-            "guarantee_covered": guarantee.covered if guarantee else None,
-            "offer_expires_at": expires_at.isoformat() if expires_at else None,
-        }
-        await _event(conn, "loan.decided", application_id, payload, now)
-    return decision
