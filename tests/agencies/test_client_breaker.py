@@ -61,8 +61,10 @@ def test_open_refuses_until_its_time_is_up_then_lets_probes_through() -> None:
     assert breaker.state is CircuitState.HALF_OPEN
     probes = [breaker.acquire() for _ in range(POLICY.half_open_probes)]
     assert all(p.probe for p in probes)
-    with pytest.raises(CircuitOpen):
-        breaker.acquire()  # the probes are out
+    with pytest.raises(CircuitOpen) as waiting:
+        breaker.acquire()  # the probes are out: come back once they have had time to answer
+    assert waiting.value.retry_after_s == pytest.approx(POLICY.half_open_wait_ms / 1000)
+    assert waiting.value.retry_after_s < POLICY.open_ms / 1000
     for probe in probes:
         breaker.record(probe, failed=False)
     assert breaker.state is CircuitState.CLOSED

@@ -20,7 +20,9 @@ VOID_LATENCY_MAX_S = 2.5
 
 async def test_the_schedule() -> None:
     app = load_blueprints()
-    schedule = {p.task.name: p.cron for p in app.periodic_registry.periodic_tasks.values()}
+    periodic = app.periodic_registry.periodic_tasks.values()
+    # Other domains' periodic jobs (lending's offer expiry, ...) are tested with their domain.
+    schedule = {p.task.name: p.cron for p in periodic if p.task.name.startswith("maintenance.")}
     assert schedule == {
         maintenance.VOID: "* * * * * *",
         maintenance.PURGE_KEYS: "0 * * * *",

@@ -65,13 +65,12 @@ class CircuitBreaker:
     def acquire(self) -> Permit:
         """Leave to send one attempt, or ``CircuitOpen`` (nothing may be sent)."""
         state = self.state
-        open_s = self._policy.open_ms / 1000
         if state is CircuitState.OPEN:
             raise CircuitOpen(self.agency, retry_after_s=self._open_remaining_s())
         if state is CircuitState.HALF_OPEN:
             if self._probes_out >= self._policy.half_open_probes:
                 # The probes are out; their answers decide within one attempt's time.
-                raise CircuitOpen(self.agency, retry_after_s=open_s)
+                raise CircuitOpen(self.agency, retry_after_s=self._policy.half_open_wait_ms / 1000)
             self._probes_out += 1
             return Permit(self._generation, probe=True)
         return Permit(self._generation, probe=False)
