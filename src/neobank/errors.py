@@ -14,6 +14,10 @@ deriving from ``NeobankError``; each subclass carries an HTTP ``status`` and a s
     ├── PaymentError          insufficient_funds, currency_mismatch, same_account,
     │                         account_closed, account_frozen, limit_exceeded,
     │                         transfer_not_found, ...
+    ├── OnboardingError       invalid_resident_id, admission_token_used, step_not_ready, ...
+    ├── LendingError          loan_product_not_found, loan_terms_out_of_range,
+    │                         resident_id_required, loan_offer_expired, loan_closed,
+    │                         repayment_exceeds_balance, ... (see neobank.lending.errors)
     ├── OpsError              four_eyes_required, invalid_change_body, ops_change_stale, ...
     └── LedgerError           ledger_unavailable
 """
