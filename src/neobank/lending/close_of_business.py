@@ -34,9 +34,9 @@ from neobank.ledger.engine import Rendered, Submission
 from neobank.lending import booking
 from neobank.lending.booking import InstallmentState, LoanState, LoanTransferCode
 from neobank.lending.delinquency import bucket
+from neobank.lending.deps import LendingDeps
 from neobank.lending.errors import InvalidBusinessDate
 from neobank.lending.interest import accrue, bookable_minor
-from neobank.lending.loans import LendingDeps
 from neobank.lending.locks import loan_lock
 
 __all__ = [

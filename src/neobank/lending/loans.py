@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 import asyncpg
 
@@ -20,10 +20,11 @@ from neobank.events import EventRow, write_events
 from neobank.idempotency import Claim, InFlight, StoredAnswer, fetch_answer, store_many
 from neobank.ledger.chart import ensure_bank_books
 from neobank.ledger.domain import ItemOutcome, ResultCode, TransferSpec
-from neobank.ledger.engine import LedgerEngine, Rendered, Submission
+from neobank.ledger.engine import Rendered, Submission
 from neobank.lending import booking
 from neobank.lending.booking import InstallmentState, LoanState, LoanTransferCode
 from neobank.lending.catalog import product_version
+from neobank.lending.deps import LendingDeps
 from neobank.lending.errors import (
     ApplicationNotApproved,
     ApplicationNotFound,
@@ -37,7 +38,6 @@ from neobank.payments.errors import error_for_result
 
 __all__ = [
     "ACCEPT_SWEEP_AGE_S",
-    "LendingDeps",
     "accept",
     "finish_pending_accepts",
     "get_loan",
@@ -50,16 +50,6 @@ __all__ = [
 ACCEPT_SWEEP_AGE_S = 60
 LIST_LIMIT_MAX = 100
 STATEMENT_DAYS_MAX = 400  # a statement's window: the ids it looks up are three per day
-
-
-class LendingDeps(Protocol):
-    """What lending's use cases need: the API's Services and a job's JobResources both fit."""
-
-    @property
-    def pool(self) -> asyncpg.Pool: ...
-
-    @property
-    def engine(self) -> LedgerEngine: ...
 
 
 async def accept(

@@ -16,7 +16,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 import asyncpg
 
@@ -24,11 +24,11 @@ from neobank.events import EventRow, write_events
 from neobank.ledger import store as ledger_store
 from neobank.ledger.chart import AccountCode
 from neobank.ledger.domain import AccountFlags
-from neobank.ledger.engine import LedgerEngine
 from neobank.ledger.submission import Submission
 from neobank.lending import interest
 from neobank.lending.booking import LoanState, business_day, interest_account_id
 from neobank.lending.catalog import product_version
+from neobank.lending.deps import LendingDeps
 from neobank.lending.errors import (
     AccountNotEligible,
     ApplicationNotApproved,
@@ -40,7 +40,7 @@ from neobank.lending.locks import loan_lock
 from neobank.lending.overdraft_day import Charge, LineState, plan_line_day
 from neobank.lending.schedules import due_date
 
-__all__ = ["LineServices", "line_view", "open_line", "service_line"]
+__all__ = ["line_view", "open_line", "service_line"]
 
 # Interest receivable: nobody pays more interest than was booked.
 _INTEREST_ACCOUNT_FLAGS = int(AccountFlags.CREDITS_MUST_NOT_EXCEED_DEBITS)
@@ -49,18 +49,8 @@ _DEPOSIT_LIMITED = int(AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS)
 CHARGES_SHOWN_MAX = 36
 
 
-class LineServices(Protocol):
-    """What a line needs: the API's Services and a job's JobResources both fit."""
-
-    @property
-    def pool(self) -> asyncpg.Pool: ...
-
-    @property
-    def engine(self) -> LedgerEngine: ...
-
-
 async def open_line(
-    services: LineServices, application_row: Mapping[str, Any], loan_id: uuid.UUID, now: datetime
+    services: LendingDeps, application_row: Mapping[str, Any], loan_id: uuid.UUID, now: datetime
 ) -> dict[str, Any]:
     """Open the line of an approved overdraft application, in one transaction: the loan row
     (principal = the limit), its interest receivable account, the deposit account's
@@ -256,7 +246,7 @@ async def _read_line(conn: asyncpg.Connection, loan_id: uuid.UUID) -> LineState 
 
 
 async def service_line(
-    services: LineServices, loan_row: Mapping[str, Any], business_date: date
+    services: LendingDeps, loan_row: Mapping[str, Any], business_date: date
 ) -> dict[str, Any] | None:
     """Close of business of one line for one date, under the loan's lock, in one engine
     submission (transfers, loan and charge rows, events). None if there was nothing to do:

@@ -27,9 +27,10 @@ from neobank.lending import booking
 from neobank.lending.allocation import allocate
 from neobank.lending.booking import LoanState, LoanTransferCode
 from neobank.lending.close_of_business import fall_due, next_updated_at, update_delinquency
+from neobank.lending.deps import LendingDeps
 from neobank.lending.errors import AccountNotEligible, LoanClosed, RepaymentTooLarge
 from neobank.lending.interest import accrue
-from neobank.lending.loans import LendingDeps, loan_for
+from neobank.lending.loans import loan_for
 from neobank.lending.locks import loan_lock
 from neobank.lending.schedules import Method, remaining_schedule
 from neobank.payments.errors import CurrencyMismatch, PaymentAccountNotFound, error_for_result
