@@ -56,9 +56,12 @@ def figures(run: LoansRun) -> dict[str, Any]:
         "decision_rate_sustained_per_s": round(sustained, 2),
         "decision_share_of_capacity": round(sustained / capacity, 3) if capacity else None,
         "bureau": bureau,
-        "bureau_ok_share_of_capacity": round(sustained_rate_per_s(_ok_times(run)) / capacity, 3)
-        if capacity
-        else None,
+        "bureau_ok_share_of_capacity": _share(_counter_times(run, "ok"), capacity),
+        # What the bureau let in (answered, 503s included) over its capacity: a bureau whose
+        # 503s use up its capacity caps decisions at (1 - error rate) of it.
+        "bureau_answered_share_of_capacity": _share(
+            _counter_times(run, "ok") + _counter_times(run, "errors"), capacity
+        ),
         "throttled_share": round(bureau.get("throttled", 0) / bureau["requests"], 4)
         if bureau.get("requests")
         else 0.0,
@@ -66,11 +69,16 @@ def figures(run: LoansRun) -> dict[str, Any]:
     }
 
 
-def _ok_times(run: LoansRun) -> list[float]:
-    """One timestamp per successful bureau call, spread evenly over each sampled second."""
+def _share(times: list[float], capacity_rps: float) -> float:
+    return round(sustained_rate_per_s(times) / capacity_rps, 3) if capacity_rps else 0.0
+
+
+def _counter_times(run: LoansRun, counter: str) -> list[float]:
+    """One timestamp per bureau call counted in `counter` (ok, errors, ...), spread evenly
+    over each sampled second."""
     times: list[float] = []
     for before, after in zip(run.samples, run.samples[1:], strict=False):
-        count = int(after.get("ok", 0)) - int(before.get("ok", 0))
+        count = int(after.get(counter, 0)) - int(before.get(counter, 0))
         span = after["t"] - before["t"]
         times += [before["t"] + span * (i + 0.5) / count for i in range(max(0, count))]
     return times
@@ -115,7 +123,8 @@ def _print(f: dict[str, Any], console: Console) -> None:
     console.print(table)
     console.print(
         f"submission latency ms {f['submission_latency_ms']}; outcomes {f['outcomes']}; "
-        f"bureau {f['bureau']}"
+        f"bureau {f['bureau']}; bureau answered (ok + 503) "
+        f"{f['bureau_answered_share_of_capacity']:.0%} of its capacity"
     )
 
 
@@ -133,7 +142,9 @@ def _plot(run: LoansRun, f: dict[str, Any], path: Path) -> None:
     figure, (flow, latency, backlog) = plt.subplots(1, 3, figsize=figure_size_in)
     flow.plot(xs, per_second([s.sent_at for s in run.submissions], 0, seconds), label="submitted")
     flow.plot(xs, per_second(decided, 0, seconds), label="decided")
-    flow.plot(xs, per_second(_ok_times(run), 0, seconds), label="bureau answered ok", alpha=0.6)
+    flow.plot(
+        xs, per_second(_counter_times(run, "ok"), 0, seconds), label="bureau answered ok", alpha=0.6
+    )
     flow.axhline(run.config.bureau_capacity_rps, color="grey", ls="--", label="bureau capacity")
     flow.set(title="Per second", xlabel="s", ylabel="applications / s")
     flow.legend()
