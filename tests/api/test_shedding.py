@@ -192,6 +192,35 @@ def test_requests_are_classified_by_path(method: str, path: str, traffic: Traffi
     assert classify(method, path) is traffic
 
 
+@pytest.mark.parametrize(
+    ("query", "traffic"),
+    [
+        (b"wait_ms=20000", Traffic.WATCH),
+        (b"x=1&wait_ms=5", Traffic.WATCH),
+        (b"wait_ms=0", Traffic.POLL),
+        (b"wait_ms=000", Traffic.POLL),
+        (b"no_wait_ms=5", Traffic.POLL),
+        (b"", Traffic.POLL),
+    ],
+)
+def test_long_polls_are_watches(query: bytes, traffic: Traffic) -> None:
+    assert classify("GET", "/v1/onboarding/3f1c", query) is traffic
+    assert classify("POST", "/v1/onboarding/3f1c/complete", query) is Traffic.SIGNUP
+
+
+def test_watches_do_not_take_the_places_of_sign_ups() -> None:
+    shedder = LoadShedder(signup_inflight_max=2, poll_inflight_max=4, inflight_max=8)
+    shedder.watch_inflight_max = 3
+    assert all(shedder.try_enter(Traffic.WATCH) for _ in range(3))
+    assert not shedder.try_enter(Traffic.WATCH)  # their own cap
+    assert shedder.inflight == 0
+    assert shedder.try_enter(Traffic.SIGNUP) and shedder.try_enter(Traffic.SIGNUP)
+    assert not shedder.try_enter(Traffic.SIGNUP)
+    shedder.leave(Traffic.WATCH)
+    assert shedder.inflight == 2 and shedder.inflight_by_traffic[Traffic.WATCH] == 2
+    assert shedder.try_enter(Traffic.WATCH)
+
+
 def test_thresholds_must_be_ordered() -> None:
     with pytest.raises(ValueError):
         LoadShedder(signup_inflight_max=10, poll_inflight_max=5)

@@ -206,3 +206,40 @@ async def test_another_onboardings_token_sees_nothing(http: httpx.AsyncClient) -
     assert reply.status_code == 404 and reply.json()["code"] == "onboarding_not_found"
     anonymous = await http.get(one.path)
     assert anonymous.status_code == 401
+
+
+async def test_a_long_poll_answers_when_the_check_is_decided(http: httpx.AsyncClient) -> None:
+    # The identity agency is slow: a long poll started right after the request returns once
+    # the job records the answer (a NOTIFY), well before its own 10 s timeout.
+    await http.put(f"{SIM}/config", json={"identity": {"latency_ms": 800.0, "error_rate": 0.0}})
+    person = Person(http)
+    assert (await person.start()).status_code == 201
+    asked = await person.post("id-verification", {"id_card_issue_date": "2015-06-01"})
+    assert asked.status_code == 202
+    assert asked.json()["steps"]["id_verification"]["status"] == "pending"
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    reply = await http.get(person.path, params={"wait_ms": 10_000}, headers=person.auth)
+    waited_s = loop.time() - began
+    assert reply.status_code == 200, reply.text
+    assert reply.json()["steps"]["id_verification"]["status"] == "passed"
+    assert waited_s < 8.0  # the lognormal latency's tail is far below this
+    # Nothing to wait for: the answer comes at once, whatever wait_ms says.
+    began = loop.time()
+    at_once = await http.get(person.path, params={"wait_ms": 10_000}, headers=person.auth)
+    assert at_once.json()["steps"]["account_verification"]["status"] == "not_started"
+    assert loop.time() - began < 2.0
+
+
+async def test_a_long_poll_times_out_with_the_state_unchanged(http: httpx.AsyncClient) -> None:
+    await http.put(f"{SIM}/config", json={"identity": {"error_rate": 1.0}})
+    person = Person(http)
+    assert (await person.start()).status_code == 201
+    await person.post("id-verification", {"id_card_issue_date": "2015-06-01"})
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    reply = await http.get(person.path, params={"wait_ms": 700}, headers=person.auth)
+    assert 0.6 < loop.time() - began < 5.0
+    assert reply.json()["steps"]["id_verification"]["status"] == "pending"
+    too_long = await http.get(person.path, params={"wait_ms": 60_000}, headers=person.auth)
+    assert too_long.status_code == 422

@@ -37,6 +37,7 @@ from neobank.lending.router import router as lending_router
 from neobank.observability import metrics
 from neobank.observability.http import RequestMetrics
 from neobank.observability.logging import configure_logging
+from neobank.onboarding.changes import ChangeFeed
 from neobank.onboarding.router import router as onboarding_router
 from neobank.onboarding.waiting_room import WaitingRoom, build_waiting_room
 from neobank.onboarding.waiting_room.router import router as waiting_room_router
@@ -82,6 +83,8 @@ def create_app(
         room = waiting_room or build_waiting_room(
             redis_url=settings.redis_url, signing_key=signing_key
         )
+        changes = ChangeFeed(pool)
+        await changes.ensure_listening()
         app.state.services = Services(
             settings=settings,
             pool=pool,
@@ -91,6 +94,7 @@ def create_app(
             tokens=TokenIssuer(signing_key),
             ops_token=ops_token,
             waiting_room=room,
+            onboarding_changes=changes,
         )
         workers = None
         if _workers_enabled(run_workers):
@@ -106,6 +110,7 @@ def create_app(
             if workers:
                 await workers.stop()
             await agencies.aclose()
+            await changes.aclose()
             await engine.stop()
             await room.aclose()
             await pool.close()

@@ -17,6 +17,7 @@ from neobank.customers.errors import Forbidden, Unauthorized
 from neobank.idempotency import Claim, InFlight, request_hash
 from neobank.idempotency.errors import IdempotencyKeyMissing
 from neobank.ledger.engine import LedgerEngine
+from neobank.onboarding.changes import ChangeFeed
 from neobank.onboarding.waiting_room import WaitingRoom
 from neobank.pagination import PAGE_LIMIT_MAX
 from neobank.payments.fees import FeeBook
@@ -49,6 +50,7 @@ class Services:
     tokens: TokenIssuer
     ops_token: str
     waiting_room: WaitingRoom | None = None
+    onboarding_changes: ChangeFeed | None = None
 
 
 @dataclass(frozen=True)

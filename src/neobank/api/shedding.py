@@ -5,7 +5,10 @@ keep logging in and moving money on launch day.
 Every request counts towards one in-flight total; each class of traffic may start only while
 the total is under its own threshold: new sign-up work (POST a ticket, the onboarding steps)
 the lowest, ticket polls (cheap, and what keeps a queue moving) higher, everything else up
-to the hard cap. Health, readiness and metrics are never shed.
+to the hard cap. Health, readiness and metrics are never shed. Long polls (a read with
+`wait_ms`) spend their time idle, waiting for a change: they do not count towards the
+in-flight total (else 150 people watching their identity checks would shed every new
+sign-up) and have a cap of their own.
 
 Sign-up traffic and polls first *wait* (parked, not counted as in flight) up to
 `signup_wait_s` for a place before they are refused: a surge's momentary bursts then cost a
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections import deque
 from enum import StrEnum
 
@@ -30,6 +34,7 @@ __all__ = [
     "INFLIGHT_MAX",
     "POLL_INFLIGHT_MAX",
     "SIGNUP_INFLIGHT_MAX",
+    "WATCH_INFLIGHT_MAX",
     "LoadShedder",
     "PriorityShedding",
     "Traffic",
@@ -39,6 +44,7 @@ __all__ = [
 SIGNUP_INFLIGHT_MAX = 64
 POLL_INFLIGHT_MAX = 256
 INFLIGHT_MAX = 1_024
+WATCH_INFLIGHT_MAX = 4_096  # idle long polls: a coroutine and a socket each
 SIGNUP_RETRY_AFTER_S = 5
 SIGNUP_WAIT_MAX_S = 2.0
 PARKED_MAX = 1_024  # requests waiting for a place; beyond it they are refused at once
@@ -46,6 +52,7 @@ RETRY_AFTER_S = 1
 
 _SIGNUP_PREFIXES = ("/v1/waiting-room", "/v1/onboarding")
 _EXEMPT = frozenset({"/healthz", "/readyz", "/metrics"})
+_WATCH = re.compile(rb"(?:^|&)wait_ms=0*[1-9]")
 
 SHED_REQUESTS = Counter(
     "neobank_shed_requests_total", "Requests refused as overload (503)", ["traffic"]
@@ -55,10 +62,11 @@ SHED_REQUESTS = Counter(
 class Traffic(StrEnum):
     SIGNUP = "signup"
     POLL = "poll"
+    WATCH = "watch"
     OTHER = "other"
 
 
-def classify(method: str, path: str) -> Traffic | None:
+def classify(method: str, path: str, query_string: bytes = b"") -> Traffic | None:
     """The class of a request; None for what is never shed."""
     if path in _EXEMPT:
         return None
@@ -68,7 +76,7 @@ def classify(method: str, path: str) -> Traffic | None:
     # same person back sooner (a launch-day surge shed 27 status polls at the sign-up
     # threshold while nothing else was overloaded).
     if method in ("GET", "HEAD"):
-        return Traffic.POLL
+        return Traffic.WATCH if _WATCH.search(query_string) else Traffic.POLL
     return Traffic.SIGNUP
 
 
@@ -90,6 +98,7 @@ class LoadShedder:
         self.signup_inflight_max = signup_inflight_max
         self.poll_inflight_max = poll_inflight_max
         self.inflight_max = inflight_max
+        self.watch_inflight_max = WATCH_INFLIGHT_MAX
         self.signup_retry_after_s = signup_retry_after_s
         self.retry_after_s = retry_after_s
         self.inflight = 0
@@ -107,12 +116,19 @@ class LoadShedder:
             return self.signup_inflight_max
         if traffic is Traffic.POLL:
             return self.poll_inflight_max
+        if traffic is Traffic.WATCH:
+            return self.watch_inflight_max
         return self.inflight_max
 
     def retry_after(self, traffic: Traffic) -> int:
         return self.retry_after_s if traffic is Traffic.OTHER else self.signup_retry_after_s
 
     def try_enter(self, traffic: Traffic) -> bool:
+        if traffic is Traffic.WATCH:
+            if self.inflight_by_traffic[traffic] >= self.watch_inflight_max:
+                return False
+            self.inflight_by_traffic[traffic] += 1
+            return True
         if self.inflight >= self.threshold(traffic):
             return False
         self.inflight += 1
@@ -123,7 +139,7 @@ class LoadShedder:
         """Take a place, waiting for one (sign-up and polls only) up to `signup_wait_s`."""
         if self.try_enter(traffic):
             return True
-        if traffic is Traffic.OTHER or self.signup_wait_s <= 0:
+        if traffic in (Traffic.OTHER, Traffic.WATCH) or self.signup_wait_s <= 0:
             return False
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.signup_wait_s
@@ -142,8 +158,10 @@ class LoadShedder:
         return False
 
     def leave(self, traffic: Traffic) -> None:
-        self.inflight -= 1
         self.inflight_by_traffic[traffic] -= 1
+        if traffic is Traffic.WATCH:
+            return
+        self.inflight -= 1
         # Wake the longest-parked request (it tries again; it may lose to a new arrival).
         while self._parked:
             place = self._parked.popleft()
@@ -163,7 +181,7 @@ class PriorityShedding:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        traffic = classify(scope["method"], scope["path"])
+        traffic = classify(scope["method"], scope["path"], scope.get("query_string", b""))
         if traffic is None:
             await self.app(scope, receive, send)
             return

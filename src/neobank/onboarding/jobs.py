@@ -24,6 +24,7 @@ from neobank.idempotency import StoredAnswer
 from neobank.ledger.chart import AccountCode, bank_account_id
 from neobank.ledger.domain import ItemOutcome, TransferSpec
 from neobank.ledger.engine import LedgerEngine, Rendered, Submission
+from neobank.onboarding.changes import notify_changed
 from neobank.onboarding.flow import RETRYABLE_ID_REASONS
 from neobank.onboarding.sealing import sealer_for
 from neobank.onboarding.service import (
@@ -114,6 +115,7 @@ async def verify_identity(context: JobContext, onboarding_id: str) -> None:
         kind = "onboarding.id_verified" if result.verified else "onboarding.id_rejected"
         body = {"verification_id": result.verification_id, "reason": result.reason}
         await write_events(conn, [EventRow(kind, "onboarding", onboarding_id, body)], now)
+        await notify_changed(conn, onboarding_id)
     if resources.waiting_room is not None:
         resources.waiting_room.observe((now - done["id_requested_at"]).total_seconds())
         if final_failure:
@@ -155,6 +157,7 @@ async def send_verification_credit(context: JobContext, onboarding_id: str) -> N
             now,
         )
         if updated:
+            await notify_changed(conn, onboarding_id)
             body = {"credit_id": credit.credit_id, "bank_code": row["acct_bank_code"]}
             await write_events(
                 conn,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import Response
 
 from neobank.api.deps import (
@@ -36,6 +38,9 @@ from neobank.onboarding.tokens import issue_onboarding_token, onboarding_of_toke
 __all__ = ["router"]
 
 router = APIRouter(tags=["onboarding"])
+
+# A long poll's longest wait: under common proxies' idle timeouts (30-60 s).
+WAIT_MS_MAX = 25_000
 
 _ONBOARDING_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "unauthorized, admission_token_invalid, admission_token_expired"},
@@ -111,11 +116,45 @@ async def start_onboarding(
 @router.get(
     "/v1/onboarding/{onboarding_id}", response_model=OnboardingOut, responses=_ONBOARDING_ERRORS
 )
-async def get_onboarding(onboarding_id: OnboardingCaller, services: ServicesDep) -> FastJSON:
+async def get_onboarding(
+    onboarding_id: OnboardingCaller,
+    services: ServicesDep,
+    wait_ms: Annotated[
+        int,
+        Query(
+            ge=0,
+            le=WAIT_MS_MAX,
+            description="While an agency check runs (a step `pending`), answer as soon as "
+            "the onboarding moves or after this many milliseconds, whichever comes first "
+            "(long poll); 0 answers at once",
+        ),
+    ] = 0,
+) -> FastJSON:
     """Where the onboarding stands: each step, the overall status and the next step (with
     `poll_after_ms` while an agency check runs). Onboarding token or ops token."""
+    out = await _read_view(services, onboarding_id)
+    feed = services.onboarding_changes
+    if wait_ms == 0 or not _agency_pending(out) or feed is None:
+        return FastJSON(out)
+    await feed.ensure_listening()
+    with feed.watch(str(onboarding_id)) as changed:
+        out = await _read_view(services, onboarding_id)  # it may have moved meanwhile
+        if _agency_pending(out):
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(wait_ms / 1000):
+                    await changed.wait()
+            out = await _read_view(services, onboarding_id)
+    return FastJSON(out)
+
+
+def _agency_pending(out: dict[str, Any]) -> bool:
+    """Whether an agency job may still move this onboarding (what a long poll waits for)."""
+    return any(step["status"] == "pending" for step in out["steps"].values())
+
+
+async def _read_view(services: Services, onboarding_id: uuid.UUID) -> dict[str, Any]:
     row = await service.load(services.pool, onboarding_id)
-    return FastJSON(view(Application.from_row(row), datetime.now(UTC)))
+    return view(Application.from_row(row), datetime.now(UTC))
 
 
 @router.post(

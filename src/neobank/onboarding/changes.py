@@ -1,0 +1,90 @@
+"""Long-polls of an onboarding wake when its agency checks move: the jobs `NOTIFY` in the
+transaction that records a result, and each API process `LISTEN`s on one connection and
+wakes the requests waiting on that onboarding.
+
+Measured reason: on launch day, reads of onboardings waiting for an agency were half of all
+requests, and the one-second polling interval was most of the time each admitted person held
+a place in the waiting room (`docs/BENCHMARKS.md`). A wait that ends when the step moves
+costs one request and no idle second. If the listening connection is lost, waits simply run
+to their timeout: answers stay correct, only slower, and the app reconnects on the next wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import defaultdict
+from collections.abc import Iterator
+from typing import Any
+
+import asyncpg
+import structlog
+
+__all__ = ["CHANNEL", "ChangeFeed", "notify_changed"]
+
+log = structlog.get_logger(__name__)
+
+CHANNEL = "onboarding_changed"
+
+
+async def notify_changed(conn: asyncpg.Connection, onboarding_id: str) -> None:
+    """Announce a change (delivered at COMMIT, and only if the transaction commits)."""
+    await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, onboarding_id)
+
+
+class ChangeFeed:
+    """One process's listener: `watch(id)` gives an event set when that onboarding changes."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+        self._conn: Any = None  # a pool connection held for LISTEN while the feed runs
+        self._waiters: defaultdict[str, set[asyncio.Event]] = defaultdict(set)
+        self._lock = asyncio.Lock()
+
+    @property
+    def watchers(self) -> int:
+        return sum(len(events) for events in self._waiters.values())
+
+    async def ensure_listening(self) -> None:
+        """Listen (again, if the connection was lost); harmless when already listening."""
+        if self._conn is not None and not self._conn.is_closed():
+            return
+        async with self._lock:
+            if self._conn is not None and not self._conn.is_closed():
+                return
+            if self._conn is not None:
+                await self._release()
+            conn = await self._pool.acquire()
+            await conn.add_listener(CHANNEL, self._on_notify)
+            self._conn = conn
+
+    @contextlib.contextmanager
+    def watch(self, onboarding_id: str) -> Iterator[asyncio.Event]:
+        event = asyncio.Event()
+        self._waiters[onboarding_id].add(event)
+        try:
+            yield event
+        finally:
+            events = self._waiters.get(onboarding_id)
+            if events is not None:
+                events.discard(event)
+                if not events:
+                    del self._waiters[onboarding_id]
+
+    def _on_notify(self, conn: Any, pid: int, channel: str, payload: object) -> None:
+        for event in self._waiters.get(str(payload), ()):
+            event.set()
+
+    async def _release(self) -> None:
+        conn, self._conn = self._conn, None
+        with contextlib.suppress(Exception):
+            await conn.remove_listener(CHANNEL, self._on_notify)
+        with contextlib.suppress(Exception):
+            await self._pool.release(conn)
+
+    async def aclose(self) -> None:
+        if self._conn is not None:
+            await self._release()
+        for events in self._waiters.values():
+            for event in events:
+                event.set()  # let waiters answer now rather than at their timeout
