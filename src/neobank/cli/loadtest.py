@@ -32,6 +32,13 @@ def launch_day(
         "reports the sign-ups one node completes per hour.",
     ),
     workers: int = typer.Option(1, min=1, max=64, help="API processes of the bank started."),
+    job_processes: int = typer.Option(
+        0,
+        min=0,
+        max=16,
+        help="Run the background jobs in this many `neobank worker` processes instead of "
+        "inside the API processes.",
+    ),
     drain_timeout_s: float = typer.Option(
         600.0, min=1, help="After the last arrival, how long to wait for everyone to finish."
     ),
@@ -71,6 +78,7 @@ def launch_day(
         identity_error_rate=identity_error_rate,
         unlimited=unlimited,
         workers=workers,
+        job_processes=job_processes,
         drain_timeout_s=drain_timeout_s,
         database_url=database_url,
         bank_url=bank_url,

@@ -22,6 +22,7 @@ class LaunchDayConfig:
     identity_error_rate: float = 0.02
     unlimited: bool = False
     workers: int = 1
+    job_processes: int = 0  # > 0: jobs in `neobank worker` processes, not in the API's
     drain_timeout_s: float = 600.0
     database_url: str | None = None
     bank_url: str | None = None

@@ -52,6 +52,7 @@ def _endpoints(config: LaunchDayConfig, raw_dir: Path, stack: ExitStack) -> Endp
             admin_token=config.admin_token,
             database_url=config.database_url,
             workers=config.workers,
+            job_processes=config.job_processes,
         )
     token = config.admin_token or os.environ.get("NEOBANK_ADMIN_TOKEN")
     if not token:

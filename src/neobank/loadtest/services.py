@@ -7,6 +7,8 @@ import os
 import secrets
 import shutil
 import signal
+import subprocess
+import sys
 import tempfile
 import time
 from contextlib import ExitStack
@@ -59,10 +61,14 @@ def start_services(
     admin_token: str | None,
     database_url: str | None,
     workers: int,
+    job_processes: int = 0,
 ) -> Endpoints:
     """`neobank agencies serve` and `neobank serve` on free ports, the bank with a fresh data
     dir (so a fresh embedded PostgreSQL unless `database_url`), all stopped and removed when
-    `stack` closes. Logs go to `raw_dir` (agencies.log, serve.log)."""
+    `stack` closes. Logs go to `raw_dir` (agencies.log, serve.log, worker-N.log).
+
+    With `job_processes` > 0 the background jobs run in that many `neobank worker`
+    processes instead of inside the API processes (`serve --no-workers`)."""
     data_dir = Path(tempfile.mkdtemp(prefix="neobank-loadtest-"))
     stack.callback(shutil.rmtree, data_dir, ignore_errors=True)
     if not database_url:
@@ -90,12 +96,28 @@ def start_services(
         env["NEOBANK_DATABASE_URL"] = database_url
     bank_port = free_port()
     bank_url = f"http://127.0.0.1:{bank_port}"
+    apart = ["--no-workers"] if job_processes else []
     bank = start_neobank(
-        ["serve", "--port", str(bank_port), "--workers", str(workers)],
+        ["serve", "--port", str(bank_port), "--workers", str(workers), *apart],
         env=env,
         log_path=raw_dir / "serve.log",
         ready_url=bank_url + "/readyz",
         timeout_s=bank_start_timeout_s,
     )
     stack.callback(stop_process_group, bank)
+    for n in range(job_processes):
+        stack.callback(stop_process_group, _start_job_process(env, raw_dir / f"worker-{n}.log"))
     return Endpoints(bank_url, agencies_url, token)
+
+
+def _start_job_process(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    """`neobank worker` (it has no HTTP port to wait for: it works once the queue is there,
+    which `serve` has migrated already)."""
+    with log_path.open("ab") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "neobank.cli.main", "worker"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
