@@ -23,7 +23,13 @@ import procrastinate
 import structlog
 from procrastinate import JobContext
 
-from neobank.agencies.client import AgencyClients, AgencyError, BureauReport, GuaranteeQuote
+from neobank.agencies.client import (
+    AgencyClients,
+    AgencyError,
+    AgencyRejected,
+    BureauReport,
+    GuaranteeQuote,
+)
 from neobank.events import EventRow, write_events
 from neobank.lending import applications, catalog
 from neobank.lending.applications import AGGREGATE
@@ -42,6 +48,7 @@ from neobank.workers.queue import JobResources, resources_of
 
 __all__ = [
     "EXPIRE_TASK",
+    "agency_refused",
     "agency_trouble",
     "bank_exposure",
     "blueprint",
@@ -59,6 +66,7 @@ log = structlog.get_logger(__name__)
 EXPIRE_TASK = "lending.expire_offers"
 EVERY_MINUTE = "* * * * *"
 AGENCY_ERROR_TEXT_MAX = 200
+AGENCY_REFUSED = "agency_refused"
 
 blueprint = procrastinate.Blueprint()
 
@@ -92,6 +100,9 @@ async def decide_application(context: JobContext, application_id: str) -> None:
                 resident_id=sealer.open(row["resident_id_sealed"]),
                 name=row["customer_name"],
             )
+        except AgencyRejected as exc:
+            await agency_refused(pool, the_id, exc, datetime.now(UTC))
+            return
         except AgencyError as exc:
             await agency_trouble(pool, the_id, exc, datetime.now(UTC))
             raise
@@ -108,6 +119,9 @@ async def decide_application(context: JobContext, application_id: str) -> None:
                 amount=row["amount"],
                 product=product.guarantee_product,
             )
+        except AgencyRejected as exc:
+            await agency_refused(pool, the_id, exc, datetime.now(UTC))
+            return
         except AgencyError as exc:
             await agency_trouble(pool, the_id, exc, datetime.now(UTC))
             raise
@@ -146,6 +160,36 @@ async def enter_stage(
         stage,
         now,
     )
+
+
+async def agency_refused(
+    pool: asyncpg.Pool, application_id: uuid.UUID, error: AgencyRejected, now: datetime
+) -> None:
+    """The agency refused the request itself (a 4xx: retrying cannot help). The application
+    is cancelled with the reason, not declined (no credit decision was taken) and not left
+    pending forever; the event tells an engineer what the agency said."""
+    async with pool.acquire() as conn, conn.transaction():
+        done = await conn.fetchval(
+            "UPDATE loan_applications SET status = 'cancelled', cancel_reason = $2,"
+            " last_agency_error = $3, updated_at = $4"
+            " WHERE id = $1 AND status = 'pending' RETURNING 1",
+            application_id,
+            AGENCY_REFUSED,
+            f"{error.agency}: {error.agency_code}"[:AGENCY_ERROR_TEXT_MAX],
+            now,
+        )
+        if done:
+            body = {
+                "reason": AGENCY_REFUSED,
+                "agency": error.agency,
+                "agency_status": error.agency_status,
+                "agency_code": error.agency_code,
+            }
+            await write_events(
+                conn,
+                [EventRow("loan.application_cancelled", AGGREGATE, str(application_id), body)],
+                now,
+            )
 
 
 async def agency_trouble(
