@@ -12,6 +12,7 @@ from neobank.lending.policy import REASONS
 from tests.lending.conftest import (
     good,
     new_applicant,
+    post,
     prime,
     report_of,
     sim_stats,
@@ -181,3 +182,29 @@ async def test_an_applicants_list_is_newest_first_and_paged(http: httpx.AsyncCli
     assert rest.json()["next_cursor"] is None
     report = report_of(applicant.resident_id)
     assert report.score >= 850
+
+
+async def test_open_offers_count_as_exposure_for_the_next_application(
+    http: httpx.AsyncClient,
+) -> None:
+    # Income 10,000,000 and 200% DTI: 20,000,000 of debt in all. A first offer of 15,000,000
+    # leaves 5,000,000 for a second application of 15,000,000 (a counter-offer), not a second
+    # full approval against the same headroom.
+    applicant = await new_applicant(http, prime)
+    first = await wait_for(
+        http, (await applicant.submit(amount=15_000_000, annual_income=10_000_000))["id"]
+    )
+    assert first["status"] == "approved" and first["decision"]["limit"] == 15_000_000
+    second = await wait_for(
+        http, (await applicant.submit(amount=15_000_000, annual_income=10_000_000))["id"]
+    )
+    assert second["status"] == "approved", second
+    assert second["decision"]["limit"] == 5_000_000
+    # Withdrawn, the first offer no longer counts: 20,000,000 - the second's 5,000,000 is room
+    # for the whole 15,000,000.
+    cancelled = await post(http, f"/v1/loan-applications/{first['id']}/cancel", None)
+    assert cancelled.status_code == 200, cancelled.text
+    third = await wait_for(
+        http, (await applicant.submit(amount=15_000_000, annual_income=10_000_000))["id"]
+    )
+    assert third["decision"]["limit"] == 15_000_000

@@ -251,17 +251,28 @@ async def record_guarantee(
 
 
 _BANK_EXPOSURE = """
-SELECT coalesce(sum(CASE WHEN l.kind = 'revolving' THEN l.principal
-                         ELSE coalesce(r.debits_posted - r.credits_posted, l.principal) END), 0)
-FROM loans l LEFT JOIN ledger_accounts r ON r.id = l.receivable_account_id
-WHERE l.customer_id = $1 AND l.status = 'active'
+SELECT coalesce((
+    SELECT sum(CASE WHEN l.kind = 'revolving' THEN l.principal
+                    ELSE coalesce(r.debits_posted - r.credits_posted, l.principal) END)
+    FROM loans l LEFT JOIN ledger_accounts r ON r.id = l.receivable_account_id
+    WHERE l.customer_id = $1 AND l.status = 'active'), 0)
+ + coalesce((
+    SELECT sum(a.limit_minor) FROM loan_applications a
+    WHERE a.customer_id = $1 AND a.id <> $2 AND a.limit_minor IS NOT NULL
+      AND ((a.status = 'approved' AND a.offer_expires_at > $3)
+           OR (a.status = 'accepted'
+               AND NOT EXISTS (SELECT 1 FROM loans l WHERE l.application_id = a.id)))), 0)
 """
 
 
-async def bank_exposure(conn: asyncpg.Connection, customer_id: uuid.UUID) -> int:
-    """What the customer owes this bank now: installment loans' principal outstanding (from
-    the ledger) and revolving lines at their full limit (they may be drawn at any time)."""
-    return int(await conn.fetchval(_BANK_EXPOSURE, customer_id))
+async def bank_exposure(
+    conn: asyncpg.Connection, customer_id: uuid.UUID, application_id: uuid.UUID, now: datetime
+) -> int:
+    """What the customer owes this bank, or may owe at any moment: installment loans'
+    principal outstanding (from the ledger), revolving lines at their full limit (they may be
+    drawn at any time), and the limits of offers still open or accepted and not yet disbursed
+    (else several applications at once would each be approved against the same headroom)."""
+    return int(await conn.fetchval(_BANK_EXPOSURE, customer_id, application_id, now))
 
 
 def _facts(row: asyncpg.Record, exposure: int) -> tuple[ApplicationFacts, BureauFacts]:
@@ -295,9 +306,15 @@ async def decide_and_record(
         )
         if row is None or row["status"] != "pending" or row["bureau"] is None:
             return None
+        # One decision per customer at a time: each sees the offers the others made.
+        await conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtext('lending-exposure:' || $1::uuid::text))",
+            row["customer_id"],
+        )
         product = await catalog.product_version(conn, row["product_code"], row["product_version"])
         policy = await catalog.current_policy(conn, now)
-        facts, bureau = _facts(row, await bank_exposure(conn, row["customer_id"]))
+        exposure = await bank_exposure(conn, row["customer_id"], application_id, now)
+        facts, bureau = _facts(row, exposure)
         quote = row["guarantee"]
         guarantee = (
             GuaranteeFacts(
