@@ -206,6 +206,8 @@ def test_requests_are_classified_by_path(method: str, path: str, traffic: Traffi
 def test_long_polls_are_watches(query: bytes, traffic: Traffic) -> None:
     assert classify("GET", "/v1/onboarding/3f1c", query) is traffic
     assert classify("POST", "/v1/onboarding/3f1c/complete", query) is Traffic.SIGNUP
+    # Tickets do not long-poll: a wait_ms there is an ordinary poll.
+    assert classify("GET", "/v1/waiting-room/tickets/abc", query) is Traffic.POLL
 
 
 def test_watches_do_not_take_the_places_of_sign_ups() -> None:

@@ -82,3 +82,16 @@ async def test_deposit_account_shows_the_line_as_available(
     assert refused.status_code == 422, refused.text
     assert refused.json()["code"] == "insufficient_funds"
     assert (await bank.check())["balanced"]
+
+
+async def test_an_account_with_a_line_cannot_close(
+    bank: BankDriver, db: asyncpg.Connection
+) -> None:
+    account = await bank.account()  # balance 0: it could close, were it not for the line
+    await store.set_overdraft_limit(db, account["id"], 200_000)  # type: ignore[arg-type]
+    refused = await bank.post(f"/v1/accounts/{account['id']}/status", {"status": "closed"})
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["code"] == "invalid_status_change"
+    await store.set_overdraft_limit(db, account["id"], 0)  # type: ignore[arg-type]
+    closed = await bank.post(f"/v1/accounts/{account['id']}/status", {"status": "closed"})
+    assert closed.status_code == 200, closed.text

@@ -119,6 +119,7 @@ def test_from_data_refuses_unknown_and_missing_keys() -> None:
         {"rate_grid": [{"score_min": 600, "rate_bps": -1}]},
         {"rate_grid": [{"score_min": 600, "rate_bps": 2_001}]},
         {"offer_ttl_s": 0},
+        {"offer_ttl_s": 10**12},  # a date past year 9999: the decision job would overflow
         {"amount_min": "1000000"},
         {"amount_max": 5.5},
         {"term_months_min": True},

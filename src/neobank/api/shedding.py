@@ -53,6 +53,7 @@ RETRY_AFTER_S = 1
 _SIGNUP_PREFIXES = ("/v1/waiting-room", "/v1/onboarding")
 _EXEMPT = frozenset({"/healthz", "/readyz", "/metrics"})
 _WATCH = re.compile(rb"(?:^|&)wait_ms=0*[1-9]")
+_WATCHED_PREFIX = "/v1/onboarding/"
 
 SHED_REQUESTS = Counter(
     "neobank_shed_requests_total", "Requests refused as overload (503)", ["traffic"]
@@ -76,7 +77,10 @@ def classify(method: str, path: str, query_string: bytes = b"") -> Traffic | Non
     # same person back sooner (a launch-day surge shed 27 status polls at the sign-up
     # threshold while nothing else was overloaded).
     if method in ("GET", "HEAD"):
-        return Traffic.WATCH if _WATCH.search(query_string) else Traffic.POLL
+        # Only an onboarding's read long-polls; elsewhere `wait_ms` would be a way around
+        # the poll threshold.
+        watch = path.startswith(_WATCHED_PREFIX) and _WATCH.search(query_string)
+        return Traffic.WATCH if watch else Traffic.POLL
     return Traffic.SIGNUP
 
 

@@ -140,7 +140,8 @@ async def change_status(
     """Freeze, unfreeze or close an account; the ledger flags change in the same transaction."""
     ledger = await conn.fetchrow(
         "SELECT l.flags, l.credits_posted - l.debits_posted AS balance, l.debits_pending, "
-        "l.credits_pending, a.status FROM accounts a JOIN ledger_accounts l ON l.id = a.id "
+        "l.credits_pending, l.overdraft_limit, a.status "
+        "FROM accounts a JOIN ledger_accounts l ON l.id = a.id "
         "WHERE a.id = $1 FOR UPDATE OF l, a",
         account_id,
     )
@@ -154,6 +155,9 @@ async def change_status(
         ledger["balance"] or ledger["debits_pending"] or ledger["credits_pending"]
     ):
         raise InvalidStatusChange("only an account with a zero balance and no holds can close")
+    if status == "closed" and ledger["overdraft_limit"]:
+        # The line would go on charging interest to an account that can pay nothing.
+        raise InvalidStatusChange("an account with an overdraft line cannot close")
     await ledger_store.set_account_flags(
         conn,
         account_id,

@@ -18,6 +18,7 @@ __all__ = [
     "LATE_RATE_ADD_BPS",
     "LATE_RATE_MAX_BPS",
     "OFFER_TTL_S",
+    "OFFER_TTL_S_MAX",
     "Kind",
     "LoanProduct",
     "RateBand",
@@ -31,6 +32,8 @@ KINDS: tuple[Kind, ...] = get_args(Kind)
 LATE_RATE_ADD_BPS = 300
 LATE_RATE_MAX_BPS = 2_000
 OFFER_TTL_S = 7 * 24 * 60 * 60
+# An offer stands at most this long: the bureau's answer it rests on grows stale.
+OFFER_TTL_S_MAX = 90 * 24 * 60 * 60
 
 # The body's keys and the JSON types each may hold (rate_grid is checked band by band).
 _FIELDS: dict[str, tuple[type, ...]] = {
@@ -127,7 +130,7 @@ class LoanProduct:
                 ),
                 (len({b.score_min for b in self.rate_grid}) != len(self.rate_grid), "bands"),
                 (self.late_rate_add_bps < 0 or self.late_rate_max_bps < 0, "late rates"),
-                (self.offer_ttl_s <= 0, "offer_ttl_s"),
+                (not 0 < self.offer_ttl_s <= OFFER_TTL_S_MAX, "offer_ttl_s"),
             )
             if bad
         ]
