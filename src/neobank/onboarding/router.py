@@ -132,13 +132,13 @@ async def get_onboarding(
 ) -> FastJSON:
     """Where the onboarding stands: each step, the overall status and the next step (with
     `poll_after_ms` while an agency check runs). Onboarding token or ops token."""
-    out = await _read_view(services, onboarding_id)
     feed = services.onboarding_changes
-    if wait_ms == 0 or not _agency_pending(out) or feed is None:
-        return FastJSON(out)
+    if wait_ms == 0 or feed is None:
+        return FastJSON(await _read_view(services, onboarding_id))
     await feed.ensure_listening()
+    # Watch before reading: a change between the read and the wait is not missed.
     with feed.watch(str(onboarding_id)) as changed:
-        out = await _read_view(services, onboarding_id)  # it may have moved meanwhile
+        out = await _read_view(services, onboarding_id)
         if _agency_pending(out):
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(wait_ms / 1000):
