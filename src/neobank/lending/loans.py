@@ -6,18 +6,22 @@ the money (loan receivable → the customer's deposit) and, in the same transact
 loan, its installments and `loan.disbursed`. A crash between them leaves an accepted
 application without a loan: accepting again (or the sweep, `finish_pending_accepts`) finishes
 it with the same loan id, and the ledger posts the disbursement once (its id follows the loan's).
+Step 1 checks the deposit account; if the ledger still refuses the disbursement (the account
+closed between the steps), the same transaction puts the application back to `approved`.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import asyncpg
+import structlog
 
 from neobank.events import EventRow, write_events
-from neobank.idempotency import Claim, InFlight, StoredAnswer, fetch_answer, store_many
+from neobank.idempotency import Claim, InFlight, StoredAnswer, claim_many, fetch_answer, store_many
 from neobank.ledger.chart import ensure_bank_books
 from neobank.ledger.domain import ItemOutcome, ResultCode, TransferSpec
 from neobank.ledger.engine import Rendered, Submission
@@ -26,6 +30,7 @@ from neobank.lending.booking import InstallmentState, LoanState, LoanTransferCod
 from neobank.lending.catalog import product_version
 from neobank.lending.deps import LendingDeps
 from neobank.lending.errors import (
+    AccountNotEligible,
     ApplicationNotApproved,
     ApplicationNotFound,
     InvalidBusinessDate,
@@ -33,6 +38,7 @@ from neobank.lending.errors import (
     OfferExpired,
 )
 from neobank.lending.interest import late_rate_bps
+from neobank.lending.overdraft import line_view, open_line_in
 from neobank.lending.schedules import build_schedule
 from neobank.payments.errors import error_for_result
 
@@ -46,8 +52,11 @@ __all__ = [
     "statement",
 ]
 
+log = structlog.get_logger(__name__)
+
 # An accepted application still without its loan after this long was left by a crash.
 ACCEPT_SWEEP_AGE_S = 60
+ACCEPT_SWEEP_BATCH_MAX = 100
 LIST_LIMIT_MAX = 100
 STATEMENT_DAYS_MAX = 400  # a statement's window: the ids it looks up are three per day
 
@@ -94,6 +103,7 @@ async def _accept(
         if product.kind == "revolving":
             loan_id = app["loan_id"] or uuid.uuid4()
         elif app["status"] == "approved":
+            await _check_account(conn, app, product.currency)
             loan_id = uuid.uuid4()
             app = await conn.fetchrow(
                 """
@@ -114,25 +124,44 @@ async def _accept(
         else:
             raise ApplicationNotApproved(f"the application is {app['status']}")
     if product.kind == "revolving":
-        # The overdraft line is its own module (helper "overdraft"); imported here so this
-        # module works without it.
-        from neobank.lending.overdraft import open_line
-
-        view = await open_line(deps, app, loan_id, now)
-        answer = StoredAnswer(201, view)
-        if claim is not None:
-            async with deps.pool.acquire() as conn, conn.transaction():
-                await store_many(conn, [(claim, answer)])
-        return answer, False
+        # An overdraft line opens in one transaction of its own (no ledger transfer).
+        return await _answer_once(
+            deps, claim, lambda conn: open_line_in(conn, application_id, loan_id, now)
+        )
     existing = await booking.load_loan(deps.pool, loan_id)
     if existing is not None:
         # Finished already (another key, or the sweep): answer the loan as it is now.
-        answer = StoredAnswer(201, existing.view())
-        if claim is not None:
-            async with deps.pool.acquire() as conn, conn.transaction():
-                await store_many(conn, [(claim, answer)])
-        return answer, False
+        return await _answer_once(deps, claim, existing.view())
     return await _disburse(deps, app, new_loan(app, loan_id, product, now), claim)
+
+
+async def _check_account(conn: asyncpg.Connection, app: asyncpg.Record, currency: str) -> None:
+    """The deposit must still be the customer's, active, in the loan's currency (it may have
+    closed, frozen or changed owner since the offer): checked before anything changes."""
+    account = await conn.fetchrow(
+        "SELECT customer_id, status, currency FROM accounts WHERE id = $1", app["account_id"]
+    )
+    if account is None or tuple(account.values()) != (app["customer_id"], "active", currency):
+        raise AccountNotEligible(f"the customer's active {currency} account is needed")
+
+
+async def _answer_once(
+    deps: LendingDeps,
+    claim: Claim | None,
+    work: Callable[[asyncpg.Connection], Awaitable[Any]] | dict[str, Any],
+) -> tuple[StoredAnswer, bool]:
+    """Claim the key, do the work (or take the body), store its 201 and commit, in one
+    transaction: a key used before is replayed, or refused if it was for another request
+    (idempotency_key_mismatch); an error rolls the key back with the work."""
+    async with deps.pool.acquire() as conn, conn.transaction():
+        if claim is not None and not await claim_many(conn, [claim]):
+            stored = await fetch_answer(conn, claim)
+            assert stored is not None, "a key not claimed here must be stored already"
+            return stored, True
+        answer = StoredAnswer(201, work if isinstance(work, dict) else await work(conn))
+        if claim is not None:
+            await store_many(conn, [(claim, answer)])
+    return answer, False
 
 
 def new_loan(app: asyncpg.Record, loan_id: uuid.UUID, product: Any, now: datetime) -> LoanState:
@@ -197,8 +226,13 @@ async def _disburse(
     def render(outcomes: list[ItemOutcome], at: datetime) -> Rendered:
         code = outcomes[0].code
         if code not in (ResultCode.OK, ResultCode.EXISTS):
+            # Refused (account_closed, ...): the offer opens again, nobody is stuck on it;
+            # unless a transfer of this id exists (money moved for this loan id: a bug).
             error = error_for_result(code)
-            return Rendered(StoredAnswer(error.status, error.problem()))
+            rendered = Rendered(StoredAnswer(error.status, error.problem()))
+            if code is not ResultCode.EXISTS_WITH_DIFFERENT_FIELDS:
+                rendered.writes.append((_reopen, (loan.application_id, loan.id, at)))
+            return rendered
         rendered = Rendered(StoredAnswer(201, view))
         if code is ResultCode.OK:
             rendered.events.append(EventRow("loan.disbursed", "loan", str(loan.id), event_body))
@@ -213,21 +247,43 @@ async def _disburse(
     return answer.answer, answer.replayed
 
 
+async def _reopen(conn: asyncpg.Connection, rows: list[tuple[Any, ...]]) -> None:
+    """Accepted applications whose disbursement the ledger refused: approved again, no loan."""
+    await conn.executemany(
+        "UPDATE loan_applications SET status = 'approved', loan_id = NULL, updated_at = $3 "
+        "WHERE id = $1 AND status = 'accepted' AND loan_id = $2",
+        rows,
+    )
+
+
 async def finish_pending_accepts(deps: LendingDeps, now: datetime | None = None) -> int:
-    """Finish the accepts a crash left between their two steps; returns how many."""
+    """Finish the accepts a crash left between their two steps, oldest first; returns how
+    many were settled (disbursed, or approved again after a refusal). One that fails is
+    logged and goes to the back of the queue (its updated_at moves to now), so that a few
+    failing ones cannot keep the others out of the batch."""
     now = now or datetime.now(UTC)
     rows = await deps.pool.fetch(
         """
         SELECT a.id FROM loan_applications a
         WHERE a.status = 'accepted' AND a.loan_id IS NOT NULL AND a.updated_at < $1
           AND NOT EXISTS (SELECT 1 FROM loans l WHERE l.id = a.loan_id)
-        LIMIT 100
+        ORDER BY a.updated_at, a.id
+        LIMIT $2
         """,
         now - timedelta(seconds=ACCEPT_SWEEP_AGE_S),
+        ACCEPT_SWEEP_BATCH_MAX,
     )
+    settled = 0
     for row in rows:
-        await accept(deps, row["id"], None, None, now=now)
-    return len(rows)
+        try:
+            await accept(deps, row["id"], None, None, now=now)
+        except Exception:
+            log.exception("lending.pending_accept_failed", application_id=str(row["id"]))
+            requeue = "UPDATE loan_applications SET updated_at = $2 WHERE id = $1"
+            await deps.pool.execute(requeue + " AND status = 'accepted'", row["id"], now)
+        else:
+            settled += 1
+    return settled
 
 
 async def loan_for(
@@ -245,25 +301,8 @@ async def get_loan(
 ) -> dict[str, Any]:
     loan = await loan_for(conn, loan_id, customer_id)
     if loan.kind == "revolving":
-        return await _line_view(conn, loan)
+        return await line_view(conn, loan)
     return loan.view()
-
-
-async def _line_view(conn: asyncpg.Connection | asyncpg.Pool, loan: LoanState) -> dict[str, Any]:
-    """A revolving line's view: the overdraft module's, else what the loan row says."""
-    try:
-        from neobank.lending.overdraft import line_view
-    except ImportError:
-        view = loan.view()
-        used = await conn.fetchval(
-            "SELECT greatest(0, debits_posted - credits_posted) FROM ledger_accounts WHERE id = $1",
-            loan.account_id,
-        )
-        view.update(principal_outstanding=used or 0, available=loan.principal - (used or 0))
-        view["schedule"] = []
-        return view
-    result: dict[str, Any] = await line_view(conn, loan)
-    return result
 
 
 async def list_loans(

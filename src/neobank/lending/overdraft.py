@@ -40,7 +40,7 @@ from neobank.lending.locks import loan_lock
 from neobank.lending.overdraft_day import Charge, LineState, plan_line_day
 from neobank.lending.schedules import due_date
 
-__all__ = ["line_view", "open_line", "service_line"]
+__all__ = ["line_view", "open_line", "open_line_in", "service_line"]
 
 # Interest receivable: nobody pays more interest than was booked.
 _INTEREST_ACCOUNT_FLAGS = int(AccountFlags.CREDITS_MUST_NOT_EXCEED_DEBITS)
@@ -57,92 +57,100 @@ async def open_line(
     overdraft_limit, the application accepted, event `loan.line_opened`. Idempotent: a line
     already opened for the application is answered as it is (whatever loan_id says)."""
     async with services.pool.acquire() as conn, conn.transaction():
-        app = await conn.fetchrow(
-            "SELECT * FROM loan_applications WHERE id = $1 FOR UPDATE", application_row["id"]
-        )
-        if app is None:
-            raise ApplicationNotFound()
-        if app["status"] == "accepted" and app["loan_id"] is not None:
-            # Accepted before: by an earlier open_line (answer it) or claimed by the caller.
-            loan_id = app["loan_id"]
-            if await conn.fetchval("SELECT 1 FROM loans WHERE id = $1", loan_id):
-                return await line_view(conn, loan_id)
-        elif app["status"] != "approved":
-            raise ApplicationNotApproved(f"the application is {app['status']}")
-        elif app["offer_expires_at"] is None or app["offer_expires_at"] <= now:
-            raise OfferExpired()
-        product = await product_version(conn, app["product_code"], app["product_version"])
-        if product.kind != "revolving":
-            raise ValueError(f"{product.code} is not a revolving product")
-        limit_minor: int = app["limit_minor"]
-        deposit = await conn.fetchrow(
-            """
-            SELECT a.status, a.currency, a.customer_id, l.flags, l.overdraft_limit
-            FROM accounts a JOIN ledger_accounts l ON l.id = a.id
-            WHERE a.id = $1 FOR UPDATE OF l
-            """,
-            app["account_id"],
-        )
-        if (
-            deposit is None
-            or deposit["customer_id"] != app["customer_id"]
-            or deposit["status"] != "active"
-            or deposit["currency"] != product.currency
-            or not deposit["flags"] & _DEPOSIT_LIMITED
-        ):
-            raise AccountNotEligible("an overdraft line needs the customer's active deposit")
-        if deposit["overdraft_limit"]:
-            raise AccountNotEligible("the account has an overdraft line already")
-        interest_id = interest_account_id(loan_id)
-        if not await conn.fetchval("SELECT 1 FROM ledger_accounts WHERE id = $1", interest_id):
-            await ledger_store.create_account(
-                conn,
-                interest_id,
-                product.currency,
-                int(AccountCode.INTEREST_RECEIVABLE),
-                _INTEREST_ACCOUNT_FLAGS,
-            )
-        await ledger_store.set_overdraft_limit(conn, app["account_id"], limit_minor)
-        start = business_day(now)
-        await conn.execute(
-            """
-            INSERT INTO loans (id, application_id, customer_id, account_id, product_code,
-                product_version, kind, method, currency, principal, rate_bps, late_rate_bps,
-                term_months, start_date, maturity_date, status, receivable_account_id,
-                interest_account_id, last_cob_date, created_at, updated_at)
-            VALUES ($1, $2, $3, $4, $5, $6, 'revolving', NULL, $7, $8, $9, $10, $11, $12, $13,
-                'active', NULL, $14, $15, $16, $16)
-            """,
-            loan_id,
-            app["id"],
-            app["customer_id"],
-            app["account_id"],
-            product.code,
-            product.version,
-            product.currency,
-            limit_minor,
-            app["rate_bps"],
-            interest.late_rate_bps(
-                app["rate_bps"], product.late_rate_add_bps, product.late_rate_max_bps
-            ),
-            app["term_months"],
-            start,
-            due_date(start, app["term_months"]),
+        return await open_line_in(conn, application_row["id"], loan_id, now)
+
+
+async def open_line_in(
+    conn: asyncpg.Connection, application_id: uuid.UUID, loan_id: uuid.UUID, now: datetime
+) -> dict[str, Any]:
+    """`open_line` inside the caller's transaction (which may also claim an idempotency key
+    and store the answer, as accepting does)."""
+    app = await conn.fetchrow(
+        "SELECT * FROM loan_applications WHERE id = $1 FOR UPDATE", application_id
+    )
+    if app is None:
+        raise ApplicationNotFound()
+    if app["status"] == "accepted" and app["loan_id"] is not None:
+        # Accepted before: by an earlier open_line (answer it) or claimed by the caller.
+        loan_id = app["loan_id"]
+        if await conn.fetchval("SELECT 1 FROM loans WHERE id = $1", loan_id):
+            return await line_view(conn, loan_id)
+    elif app["status"] != "approved":
+        raise ApplicationNotApproved(f"the application is {app['status']}")
+    elif app["offer_expires_at"] is None or app["offer_expires_at"] <= now:
+        raise OfferExpired()
+    product = await product_version(conn, app["product_code"], app["product_version"])
+    if product.kind != "revolving":
+        raise ValueError(f"{product.code} is not a revolving product")
+    limit_minor: int = app["limit_minor"]
+    deposit = await conn.fetchrow(
+        """
+        SELECT a.status, a.currency, a.customer_id, l.flags, l.overdraft_limit
+        FROM accounts a JOIN ledger_accounts l ON l.id = a.id
+        WHERE a.id = $1 FOR UPDATE OF l
+        """,
+        app["account_id"],
+    )
+    if (
+        deposit is None
+        or deposit["customer_id"] != app["customer_id"]
+        or deposit["status"] != "active"
+        or deposit["currency"] != product.currency
+        or not deposit["flags"] & _DEPOSIT_LIMITED
+    ):
+        raise AccountNotEligible("an overdraft line needs the customer's active deposit")
+    if deposit["overdraft_limit"]:
+        raise AccountNotEligible("the account has an overdraft line already")
+    interest_id = interest_account_id(loan_id)
+    if not await conn.fetchval("SELECT 1 FROM ledger_accounts WHERE id = $1", interest_id):
+        await ledger_store.create_account(
+            conn,
             interest_id,
-            # The opening day's close of business is the first to accrue.
-            start - timedelta(days=1),
-            now,
+            product.currency,
+            int(AccountCode.INTEREST_RECEIVABLE),
+            _INTEREST_ACCOUNT_FLAGS,
         )
-        await conn.execute(
-            "UPDATE loan_applications SET status = 'accepted', loan_id = $2, updated_at = $3 "
-            "WHERE id = $1",
-            app["id"],
-            loan_id,
-            now,
-        )
-        view = await line_view(conn, loan_id)
-        await write_events(conn, [EventRow("loan.line_opened", "loan", str(loan_id), view)], now)
-        return view
+    await ledger_store.set_overdraft_limit(conn, app["account_id"], limit_minor)
+    start = business_day(now)
+    await conn.execute(
+        """
+        INSERT INTO loans (id, application_id, customer_id, account_id, product_code,
+            product_version, kind, method, currency, principal, rate_bps, late_rate_bps,
+            term_months, start_date, maturity_date, status, receivable_account_id,
+            interest_account_id, last_cob_date, created_at, updated_at)
+        VALUES ($1, $2, $3, $4, $5, $6, 'revolving', NULL, $7, $8, $9, $10, $11, $12, $13,
+            'active', NULL, $14, $15, $16, $16)
+        """,
+        loan_id,
+        app["id"],
+        app["customer_id"],
+        app["account_id"],
+        product.code,
+        product.version,
+        product.currency,
+        limit_minor,
+        app["rate_bps"],
+        interest.late_rate_bps(
+            app["rate_bps"], product.late_rate_add_bps, product.late_rate_max_bps
+        ),
+        app["term_months"],
+        start,
+        due_date(start, app["term_months"]),
+        interest_id,
+        # The opening day's close of business is the first to accrue.
+        start - timedelta(days=1),
+        now,
+    )
+    await conn.execute(
+        "UPDATE loan_applications SET status = 'accepted', loan_id = $2, updated_at = $3 "
+        "WHERE id = $1",
+        app["id"],
+        loan_id,
+        now,
+    )
+    view = await line_view(conn, loan_id)
+    await write_events(conn, [EventRow("loan.line_opened", "loan", str(loan_id), view)], now)
+    return view
 
 
 _LINE = """
