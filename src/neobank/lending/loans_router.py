@@ -36,10 +36,15 @@ router = APIRouter(tags=["lending"])
 _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "unauthorized"},
     404: {"description": "loan_not_found, loan_application_not_found, account_not_found"},
-    409: {"description": "loan_application_not_approved, loan_offer_expired, loan_closed"},
+    409: {
+        "description": "loan_application_not_approved, loan_offer_expired, loan_closed, "
+        "idempotency_key_in_use"
+    },
     422: {
         "description": "insufficient_funds, repayment_exceeds_balance, currency_mismatch, "
-        "account_not_eligible, invalid_business_date, validation_failed"
+        "account_not_eligible, account_closed, account_frozen (a disbursement the ledger "
+        "refused: the offer stands again), invalid_business_date, idempotency_key_mismatch, "
+        "validation_failed"
     },
 }
 
