@@ -13,6 +13,7 @@ Rules (what the books follow):
   fraction waits for the next night.
 - On an installment's due date its interest is trued up to the schedule's figure (the
   contract: outstanding * rate / 12), booking the difference either way; the period restarts.
+  Interest of the period repaid before the due date counts towards that figure.
 - An installment unpaid the day after its due date is overdue; days past due count from the
   oldest unpaid installment's due date; late interest accrues on overdue principal at the late
   rate (contract rate + 3 %p, at most 20 %), booked the same way.
@@ -66,12 +67,14 @@ def fall_due(
     loan: LoanState, installment: InstallmentState, events: list[EventRow]
 ) -> TransferSpec | None:
     """The installment falls due: true up the period's booked interest to its scheduled
-    interest (the returned transfer books the difference) and restart the period."""
-    trueup = installment.interest_due - loan.interest_booked
+    interest (the returned transfer books the difference) and restart the period. Interest of
+    the period repaid ahead (its interest_paid) came off the booked interest: it is not
+    booked again."""
+    trueup = installment.interest_left - loan.interest_booked
     loan.accrued_interest = Decimal(0)
     loan.interest_booked = 0
     installment.status = (
-        "paid" if installment.principal_due == installment.interest_due == 0 else "due"
+        "paid" if installment.principal_left == installment.interest_left == 0 else "due"
     )
     events.append(
         EventRow(

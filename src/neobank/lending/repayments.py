@@ -1,6 +1,7 @@
 """Repayments: a payment from a deposit account is split fees (late interest) → interest due →
 principal due (due and overdue installments, oldest first); anything left pays the interest
-accrued in the current period and then principal early (the installments still to come are
+accrued in the current period (as the next installment's interest paid ahead, so its due date
+does not charge it again) and then principal early (the installments still to come are
 re-amortized over the same term; paying everything closes the loan).
 
 Under the loan's lock: read the loan, plan (pure), and submit one linked chain of transfers
@@ -93,11 +94,7 @@ def plan_repayment(
         principal_left -= paid
         if inst.interest_left == inst.principal_left == 0:
             inst.status, inst.paid_at = "paid", now
-    surplus = split.unapplied_minor
-    current = min(surplus, loan.interest_booked)
-    loan.interest_booked -= current
-    loan.accrued_interest -= current
-    early = surplus - current
+    current, early = _pay_ahead(loan, split.unapplied_minor)
     if early:
         _reamortize(loan, early)
     kind = "prepayment" if early else "installment"
@@ -147,10 +144,33 @@ def _payment(
     )
 
 
+def _pay_ahead(loan: LoanState, surplus: int) -> tuple[int, int]:
+    """What is left after everything due pays the current period's booked interest ahead of
+    its due date (recorded as the next installment's interest_paid, so its true-up does not
+    charge it again); the rest is principal paid early. Returns (interest, principal early).
+
+    Without principal early the period's interest stays the schedule's, so no more of it than
+    the installment's unpaid interest is taken as interest: above that it is principal early,
+    and re-amortizing then makes the period's interest what accrues (as for any prepayment)."""
+    ahead = min(surplus, loan.interest_booked)
+    upcoming = [i for i in loan.installments if i.status == "scheduled"]
+    if not upcoming:
+        # Interest accrues only on principal not yet fallen due: nothing is booked.
+        assert ahead == 0, "interest booked without an installment to come"
+        return 0, surplus
+    if ahead == surplus:
+        ahead = min(ahead, upcoming[0].interest_left)
+    upcoming[0].interest_paid += ahead
+    loan.interest_booked -= ahead
+    loan.accrued_interest -= ahead
+    return ahead, surplus - ahead
+
+
 def _reamortize(loan: LoanState, early: int) -> None:
     """Principal paid early comes off the installments still to come: they are rebuilt over
-    the same term and due dates. The next one's interest becomes what will accrue on the new
-    principal up to its due date (plus the fraction carried), so its true-up stays ~0."""
+    the same term and due dates. The next one's interest becomes what was paid of it ahead plus
+    what will accrue on the new principal up to its due date (and the booked interest still
+    unpaid, with the fraction carried), so its true-up stays ~0."""
     scheduled = [i for i in loan.installments if i.status == "scheduled"]
     outstanding = sum(i.principal_left for i in scheduled) - early
     assert scheduled and outstanding >= 0, "the payoff check bounds an early repayment"
@@ -173,7 +193,7 @@ def _reamortize(loan: LoanState, early: int) -> None:
     first = scheduled[0]
     days = max(0, (first.due_date - loan.accrued_through).days - 1)
     exact = loan.accrued_interest + accrue(outstanding, loan.rate_bps, days)
-    first.interest_due = int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    first.interest_due = first.interest_paid + int(exact.quantize(Decimal(1), ROUND_HALF_UP))
 
 
 async def repay(
@@ -187,10 +207,8 @@ async def repay(
     now: datetime | None = None,
 ) -> tuple[StoredAnswer, bool]:
     """Repay a loan; returns the answer (201 repayment with the loan) and whether replayed."""
-    if claim is not None:
-        stored = await fetch_answer(deps.pool, claim)
-        if stored is not None:
-            return stored, True
+    if claim is not None and (stored := await fetch_answer(deps.pool, claim)) is not None:
+        return stored, True
     now = now or datetime.now(UTC)
     loan = await loan_for(deps.pool, loan_id, customer_id)
     owners = await account_owners(deps.pool, [from_account_id])
@@ -205,6 +223,11 @@ async def repay(
         inflight.enter(claim)
     try:
         async with loan_lock(deps.pool, loan_id):
+            # A retry of this key (another process) may have waited here while the first
+            # request repaid: replay its answer, not what the loan's new state would answer
+            # (loan_closed after a payoff, repayment_exceeds_balance).
+            if claim is not None and (stored := await fetch_answer(deps.pool, claim)) is not None:
+                return stored, True
             loan = await loan_for(deps.pool, loan_id, customer_id)
             if loan.status != "active":
                 raise LoanClosed()
