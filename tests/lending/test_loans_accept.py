@@ -141,6 +141,10 @@ async def test_a_line_is_opened_and_closed_of_business_through_the_loan_routes(
     last = await db.fetchval("SELECT last_cob_date FROM loans WHERE id = $1", uuid.UUID(line["id"]))
     assert last == start + timedelta(days=2)
     assert (await bank.check())["balanced"] is True
+    # A line has no installment statement (its charges are in the loan's view).
+    statement = await client.get(f"/v1/loans/{line['id']}/statement")
+    assert statement.status_code == 422, statement.text
+    assert statement.json()["code"] == "statement_not_available"
 
 
 async def test_a_customer_sees_and_repays_only_its_own_loan(

@@ -37,6 +37,7 @@ __all__ = [
     "OfferExpired",
     "RepaymentTooLarge",
     "ResidentIdRequired",
+    "StatementNotAvailable",
 ]
 
 
@@ -114,6 +115,12 @@ class RepaymentTooLarge(LendingError):
     status = 422
     code = "repayment_exceeds_balance"
     title = "The repayment is more than the loan's balance"
+
+
+class StatementNotAvailable(LendingError):
+    status = 422
+    code = "statement_not_available"
+    title = "An overdraft line has no statement: its charges are in GET /v1/loans/{id}"
 
 
 class InvalidBusinessDate(LendingError):

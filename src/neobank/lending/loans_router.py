@@ -18,6 +18,7 @@ from neobank.lending import close_of_business as cob
 from neobank.lending import loans, repayments
 from neobank.lending.booking import business_day
 from neobank.lending.cob_jobs import COB_TASK, LENDING_QUEUE
+from neobank.lending.errors import StatementNotAvailable
 from neobank.lending.loan_schemas import (
     CloseOfBusinessIn,
     CloseOfBusinessOut,
@@ -44,7 +45,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         "description": "insufficient_funds, repayment_exceeds_balance, currency_mismatch, "
         "account_not_eligible, account_closed, account_frozen (a disbursement the ledger "
         "refused: the offer stands again), invalid_business_date, idempotency_key_mismatch, "
-        "validation_failed"
+        "statement_not_available, validation_failed"
     },
 }
 
@@ -94,8 +95,12 @@ async def get_statement(
     from_: date | None = Query(default=None, alias="from"),
     to: date | None = None,
 ) -> FastJSON:
-    """What happened to the loan between two business dates (inclusive)."""
+    """What happened to an installment loan between two business dates (inclusive). An
+    overdraft line has no statement here: its charges are in `GET /v1/loans/{id}` and its
+    use in the account's transactions."""
     loan = await loans.loan_for(services.pool, loan_id, caller.customer_id)
+    if loan.kind == "revolving":
+        raise StatementNotAvailable()
     return FastJSON(await loans.statement(services.pool, loan, from_, to))
 
 
