@@ -182,3 +182,34 @@ async def test_the_job_closes_the_date(http: httpx.AsyncClient, db: asyncpg.Conn
         headers=bearer(token),
     )
     assert refused.status_code == 403
+
+
+async def test_ops_users_with_the_operations_role_run_close_of_business(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    """Named ops users with the role may start it (audited under their name); others may not."""
+    from tests.ops.conftest import bearer as ops_bearer
+    from tests.ops.conftest import create_user
+
+    operator = await create_user(client, "night.shift", ["operations"])
+    maker = await create_user(client, "credit.maker", ["lending_maker"])
+    auditor = await create_user(client, "internal.audit", ["auditor"])
+    today = business_day(datetime.now(UTC))
+    body = {"business_date": str(today)}
+    refused = await client.post(
+        "/v1/ops/close-of-business", json=body, headers=ops_bearer(maker["token"])
+    )
+    assert refused.status_code == 403, refused.text
+    started = await client.post(
+        "/v1/ops/close-of-business", json=body, headers=ops_bearer(operator["token"])
+    )
+    assert started.status_code == 202, started.text
+    watched = await client.get(
+        f"/v1/ops/close-of-business/{today}", headers=ops_bearer(auditor["token"])
+    )
+    assert watched.status_code == 200 and watched.json()["status"] == "queued"
+    actors = await db.fetch(
+        "SELECT actor FROM audit_log WHERE action = 'close_of_business.requested' AND subject = $1",
+        f"business_date:{today}",
+    )
+    assert [r["actor"] for r in actors] == ["night.shift"]

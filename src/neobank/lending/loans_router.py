@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from neobank.api.deps import Caller, IdempotencyKey, Ops, ServicesDep, claim_for
+from neobank.api.deps import Caller, IdempotencyKey, ServicesDep, claim_for
 from neobank.api.responses import FastJSON, answer_response
 from neobank.customers.errors import CustomerNotFound
 from neobank.lending import close_of_business as cob
@@ -27,6 +27,8 @@ from neobank.lending.loan_schemas import (
     RepaymentIn,
     RepaymentOut,
 )
+from neobank.ops.deps import OperationsReader, Operator
+from neobank.ops.service import write_audit
 from neobank.workers.errors import JobAlreadyQueued
 from neobank.workers.queue import defer_in_transaction
 
@@ -139,15 +141,24 @@ async def repay_loan(
     responses=_ERRORS,
 )
 async def start_close_of_business(
-    body: CloseOfBusinessIn, ops: Ops, services: ServicesDep
+    body: CloseOfBusinessIn, ops: Operator, services: ServicesDep
 ) -> FastJSON:
-    """Close a business date (and any before it not yet closed) in the background."""
+    """Close a business date (and any before it not yet closed) in the background. The ops
+    token, or an ops user with the `operations` role; each request is audited."""
     day = body.business_date
     await cob.validate_business_date(services, day, business_day(datetime.now(UTC)))
     status = await cob.run_status(services, day)
     if status["status"] == "completed":
         return FastJSON(status, status_code=202)
     async with services.pool.acquire() as conn, conn.transaction():
+        await write_audit(
+            conn,
+            ops.name,
+            "close_of_business.requested",
+            f"business_date:{day.isoformat()}",
+            {"was": status["status"]},
+            datetime.now(UTC),
+        )
         # One waiting job per date; a second request finds it queued.
         with contextlib.suppress(JobAlreadyQueued):
             await defer_in_transaction(
@@ -168,7 +179,7 @@ async def start_close_of_business(
     responses=_ERRORS,
 )
 async def close_of_business_status(
-    business_date: date, ops: Ops, services: ServicesDep
+    business_date: date, ops: OperationsReader, services: ServicesDep
 ) -> FastJSON:
     status = await cob.run_status(services, business_date)
     if status["status"] == "not_started":

@@ -22,13 +22,15 @@ __all__ = [
     "ChangeReader",
     "Checker",
     "Maker",
+    "OperationsReader",
+    "Operator",
     "OpsActor",
     "Role",
     "UserReader",
     "get_ops_actor",
 ]
 
-Role = Literal["admin", "lending_maker", "lending_checker", "auditor"]
+Role = Literal["admin", "lending_maker", "lending_checker", "auditor", "operations"]
 ROLES: tuple[Role, ...] = get_args(Role)
 
 # The name the bootstrap token (NEOBANK_ADMIN_TOKEN) acts under. Ops user names cannot contain
@@ -53,8 +55,9 @@ async def get_ops_actor(
 ) -> OpsActor:
     token = bearer_token(authorization)
     if is_ops_token(services, token):
-        # The bootstrap token only manages ops users: changes need named people (four eyes).
-        return OpsActor(BOOTSTRAP_ACTOR, None, frozenset({"admin"}))
+        # The bootstrap token manages ops users and runs the bank's operations (close of
+        # business, as API.md's ops token); changes to terms need named people (four eyes).
+        return OpsActor(BOOTSTRAP_ACTOR, None, frozenset({"admin", "operations"}))
     row = await services.pool.fetchrow(
         "SELECT id, name, roles, disabled_at FROM ops_users WHERE token_digest = $1",
         token_digest(token),
@@ -86,3 +89,6 @@ Auditor = Annotated[OpsActor, Depends(_any_of("auditor"))]
 # Makers and checkers read the changes they work on; admins read the users they manage.
 ChangeReader = Annotated[OpsActor, Depends(_any_of("lending_maker", "lending_checker", "auditor"))]
 UserReader = Annotated[OpsActor, Depends(_any_of("admin", "auditor"))]
+# Running the bank's day (close of business); auditors may watch it.
+Operator = Annotated[OpsActor, Depends(_any_of("operations"))]
+OperationsReader = Annotated[OpsActor, Depends(_any_of("operations", "auditor"))]

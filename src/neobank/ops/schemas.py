@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from neobank.ops.deps import Role
+from neobank.ops.deps import ROLES, Role
 
 __all__ = [
     "AuditEntryOut",
@@ -39,7 +39,7 @@ class OpsUserIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     # No ':' in names: it keeps them apart from the bootstrap token's actor name.
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$", max_length=NAME_LENGTH_MAX)
-    roles: list[Role] = Field(min_length=1, max_length=4)
+    roles: list[Role] = Field(min_length=1, max_length=len(ROLES))
 
 
 class OpsUserOut(BaseModel):
