@@ -188,7 +188,6 @@ async def test_ops_users_with_the_operations_role_run_close_of_business(
     client: httpx.AsyncClient, db: asyncpg.Connection
 ) -> None:
     """Named ops users with the role may start it (audited under their name); others may not."""
-    from tests.ops.conftest import bearer as ops_bearer
     from tests.ops.conftest import create_user
 
     operator = await create_user(client, "night.shift", ["operations"])
@@ -197,15 +196,15 @@ async def test_ops_users_with_the_operations_role_run_close_of_business(
     today = business_day(datetime.now(UTC))
     body = {"business_date": str(today)}
     refused = await client.post(
-        "/v1/ops/close-of-business", json=body, headers=ops_bearer(maker["token"])
+        "/v1/ops/close-of-business", json=body, headers=bearer(maker["token"])
     )
     assert refused.status_code == 403, refused.text
     started = await client.post(
-        "/v1/ops/close-of-business", json=body, headers=ops_bearer(operator["token"])
+        "/v1/ops/close-of-business", json=body, headers=bearer(operator["token"])
     )
     assert started.status_code == 202, started.text
     watched = await client.get(
-        f"/v1/ops/close-of-business/{today}", headers=ops_bearer(auditor["token"])
+        f"/v1/ops/close-of-business/{today}", headers=bearer(auditor["token"])
     )
     assert watched.status_code == 200 and watched.json()["status"] == "queued"
     actors = await db.fetch(

@@ -10,10 +10,7 @@ import httpx
 import pytest
 
 from neobank.lending.catalog import seed_catalog
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
+from tests.customers.helpers import bearer
 
 
 async def create_user(client: httpx.AsyncClient, name: str, roles: list[str]) -> dict[str, str]:

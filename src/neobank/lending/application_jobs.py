@@ -43,7 +43,7 @@ from neobank.lending.policy import (
 )
 from neobank.onboarding.jobs import AgencyRetry
 from neobank.onboarding.sealing import sealer_for
-from neobank.workers.maintenance import MAINTENANCE_PRIORITY, MAINTENANCE_QUEUE
+from neobank.workers.maintenance import EVERY_MINUTE, MAINTENANCE_PRIORITY, MAINTENANCE_QUEUE
 from neobank.workers.queue import JobResources, resources_of
 
 __all__ = [
@@ -64,7 +64,6 @@ __all__ = [
 log = structlog.get_logger(__name__)
 
 EXPIRE_TASK = "lending.expire_offers"
-EVERY_MINUTE = "* * * * *"
 AGENCY_ERROR_TEXT_MAX = 200
 AGENCY_REFUSED = "agency_refused"
 

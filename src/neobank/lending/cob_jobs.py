@@ -12,6 +12,7 @@ from procrastinate import JobContext
 
 from neobank.lending.close_of_business import run_close_of_business
 from neobank.lending.loans import finish_pending_accepts
+from neobank.workers.maintenance import EVERY_MINUTE
 from neobank.workers.queue import resources_of
 
 __all__ = ["COB_LOCK", "COB_TASK", "LENDING_QUEUE", "SWEEP_TASK", "blueprint"]
@@ -22,7 +23,6 @@ LENDING_QUEUE = "lending"
 COB_TASK = "lending.close_of_business"
 COB_LOCK = "lending.close_of_business"  # dates run one at a time, in order
 SWEEP_TASK = "lending.finish_pending_accepts"
-EVERY_MINUTE = "* * * * *"
 
 blueprint = procrastinate.Blueprint()
 
