@@ -15,7 +15,8 @@ and `neobank worker`.
 - New jobs wake the worker by LISTEN/NOTIFY (sent when the deferring transaction commits);
   polling every FETCH_POLLING_INTERVAL_S is only the fallback. A job held back by its `lock`
   or by a retry's delay is fetched at the next wake: any insert's NOTIFY (the voider's, every
-  second) or the poll.
+  second) or the poll. A NOTIFY that lands during a fetch is kept for one more fetch
+  (neobank.workers.wakeup: procrastinate alone drops it).
 - Stopping: no new job is fetched; jobs in flight get STOP_GRACE_S to finish, then are
   cancelled and requeued (every task is given a retry on shutdown, below), so none is lost.
 - A procrastinate worker that fails (its database went away) is replaced after a pause that
@@ -48,6 +49,7 @@ from neobank.workers.queue import (
     build_connector,
 )
 from neobank.workers.tasks import load_blueprints
+from neobank.workers.wakeup import install_wakeup
 
 __all__ = ["JOB_CONCURRENCY", "STOP_GRACE_S", "JobWorker"]
 
@@ -153,6 +155,7 @@ class JobWorker:
             **self.options,
         }
         self._worker = Worker(app=app, **options)
+        install_wakeup(self._worker)
         return self._worker
 
     async def _supervise(self, app: procrastinate.App, worker: Worker) -> None:
