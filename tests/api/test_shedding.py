@@ -16,9 +16,10 @@ import orjson
 import pytest
 from prometheus_client import REGISTRY
 
-from neobank.api.shedding import LoadShedder, Traffic, classify
+from neobank.api.shedding import WATCH_INFLIGHT_MAX, LoadShedder, Traffic, classify
 from tests.api.problems import assert_problem
 from tests.conftest import BankDriver
+from tests.onboarding.waiting_room.test_router import small_room
 
 TICKETS = "/v1/waiting-room/tickets"
 JSON = {"Content-Type": "application/json"}
@@ -205,9 +206,28 @@ def test_requests_are_classified_by_path(method: str, path: str, traffic: Traffi
 )
 def test_long_polls_are_watches(query: bytes, traffic: Traffic) -> None:
     assert classify("GET", "/v1/onboarding/3f1c", query) is traffic
+    assert classify("GET", "/v1/waiting-room/tickets/abc", query) is traffic
     assert classify("POST", "/v1/onboarding/3f1c/complete", query) is Traffic.SIGNUP
-    # Tickets do not long-poll: a wait_ms there is an ordinary poll.
-    assert classify("GET", "/v1/waiting-room/tickets/abc", query) is Traffic.POLL
+    # Nothing else long-polls: a wait_ms there would be a way around the poll threshold.
+    assert classify("GET", "/v1/waiting-room", query) is Traffic.POLL
+
+
+async def test_past_the_long_polls_cap_a_ticket_long_poll_is_answered_at_once(
+    app: Any, client: httpx.AsyncClient
+) -> None:
+    small_room(app, limit=1)
+    shedder = shedder_of(app)
+    await client.post(TICKETS, json={"flow": "signup"})
+    waiting = (await client.post(TICKETS, json={"flow": "signup"})).json()
+    shedder.watch_inflight_max = 0
+    try:
+        response = await asyncio.wait_for(
+            client.get(f"{TICKETS}/{waiting['ticket_id']}?wait_ms=20000"), 5.0
+        )
+    finally:
+        shedder.watch_inflight_max = WATCH_INFLIGHT_MAX
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "waiting" and response.json()["position"] == 0
 
 
 def test_watches_do_not_take_the_places_of_sign_ups() -> None:

@@ -8,12 +8,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from neobank.errors import problem_document
 
-__all__ = ["BATCH_BODY_BYTES_MAX", "BODY_BYTES_MAX", "BodySizeLimit"]
+__all__ = ["BATCH_BODY_BYTES_MAX", "BODY_BYTES_MAX", "LONG_POLL_MS_MAX", "BodySizeLimit"]
 
 BODY_BYTES_MAX = 64 * 1024
 # 8190 batch items of ~200 bytes, or ~600 with a 140-character Korean memo (UTF-8).
 BATCH_BODY_BYTES_MAX = 8 * 1024 * 1024
 _LARGE_BODY_PATHS = ("/v1/transfers/batch",)
+# A long poll's (`wait_ms`) longest wait: under common proxies' idle timeouts (30-60 s).
+LONG_POLL_MS_MAX = 25_000
 
 
 class _TooLarge(StarletteHTTPException):

@@ -5,10 +5,10 @@ keep logging in and moving money on launch day.
 Every request counts towards one in-flight total; each class of traffic may start only while
 the total is under its own threshold: new sign-up work (POST a ticket, the onboarding steps)
 the lowest, ticket polls (cheap, and what keeps a queue moving) higher, everything else up
-to the hard cap. Health, readiness and metrics are never shed. Long polls (a read with
-`wait_ms`) spend their time idle, waiting for a change: they do not count towards the
-in-flight total (else 150 people watching their identity checks would shed every new
-sign-up) and have a cap of their own.
+to the hard cap. Health, readiness and metrics are never shed. Long polls (a read of an
+onboarding or a ticket with `wait_ms`) spend their time idle, waiting for a change: they do
+not count towards the in-flight total (else 150 people watching their identity checks, or
+thousands waiting in the queue, would shed every new sign-up) and have a cap of their own.
 
 Sign-up traffic and polls first *wait* (parked, not counted as in flight) up to
 `signup_wait_s` for a place before they are refused: a surge's momentary bursts then cost a
@@ -53,7 +53,7 @@ RETRY_AFTER_S = 1
 _SIGNUP_PREFIXES = ("/v1/waiting-room", "/v1/onboarding")
 _EXEMPT = frozenset({"/healthz", "/readyz", "/metrics"})
 _WATCH = re.compile(rb"(?:^|&)wait_ms=0*[1-9]")
-_WATCHED_PREFIX = "/v1/onboarding/"
+_WATCHED_PREFIXES = ("/v1/onboarding/", "/v1/waiting-room/tickets/")
 
 SHED_REQUESTS = Counter(
     "neobank_shed_requests_total", "Requests refused as overload (503)", ["traffic"]
@@ -77,9 +77,9 @@ def classify(method: str, path: str, query_string: bytes = b"") -> Traffic | Non
     # same person back sooner (a launch-day surge shed 27 status polls at the sign-up
     # threshold while nothing else was overloaded).
     if method in ("GET", "HEAD"):
-        # Only an onboarding's read long-polls; elsewhere `wait_ms` would be a way around
-        # the poll threshold.
-        watch = path.startswith(_WATCHED_PREFIX) and _WATCH.search(query_string)
+        # Only an onboarding's or a ticket's read long-polls; elsewhere `wait_ms` would be a
+        # way around the poll threshold.
+        watch = path.startswith(_WATCHED_PREFIXES) and _WATCH.search(query_string)
         return Traffic.WATCH if watch else Traffic.POLL
     return Traffic.SIGNUP
 
@@ -189,14 +189,29 @@ class PriorityShedding:
         if traffic is None:
             await self.app(scope, receive, send)
             return
+        if traffic is Traffic.WATCH:
+            if self.shedder.try_enter(traffic):
+                await self._serve(traffic, scope, receive, send)
+                return
+            # Past the long polls' cap: served as a plain poll (answered at once), not refused.
+            traffic = Traffic.POLL
+            scope = {**scope, "query_string": _without_wait(scope["query_string"])}
         if not await self.shedder.enter(traffic):
             SHED_REQUESTS.labels(traffic.value).inc()
             await _refuse(send, self.shedder.retry_after(traffic))
             return
+        await self._serve(traffic, scope, receive, send)
+
+    async def _serve(self, traffic: Traffic, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve a request that holds a place of `traffic`, and give the place back."""
         try:
             await self.app(scope, receive, send)
         finally:
             self.shedder.leave(traffic)
+
+
+def _without_wait(query_string: bytes) -> bytes:
+    return b"&".join(p for p in query_string.split(b"&") if not p.startswith(b"wait_ms="))
 
 
 async def _refuse(send: Send, retry_after_s: int) -> None:

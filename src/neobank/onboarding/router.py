@@ -19,6 +19,7 @@ from neobank.api.deps import (
     is_ops_token,
 )
 from neobank.api.idempotent import run_idempotent
+from neobank.api.limits import LONG_POLL_MS_MAX
 from neobank.api.responses import FastJSON
 from neobank.idempotency import Claim, request_hash
 from neobank.onboarding import service
@@ -38,9 +39,6 @@ from neobank.onboarding.tokens import issue_onboarding_token, onboarding_of_toke
 __all__ = ["router"]
 
 router = APIRouter(tags=["onboarding"])
-
-# A long poll's longest wait: under common proxies' idle timeouts (30-60 s).
-WAIT_MS_MAX = 25_000
 
 _ONBOARDING_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "unauthorized, admission_token_invalid, admission_token_expired"},
@@ -123,7 +121,7 @@ async def get_onboarding(
         int,
         Query(
             ge=0,
-            le=WAIT_MS_MAX,
+            le=LONG_POLL_MS_MAX,
             description="While an agency check runs (a step `pending`), answer as soon as "
             "the onboarding moves or after this many milliseconds, whichever comes first "
             "(long poll); 0 answers at once",

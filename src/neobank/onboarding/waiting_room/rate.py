@@ -23,6 +23,7 @@ __all__ = [
     "RateSample",
     "eta_seconds",
     "poll_after_ms",
+    "recheck_after_s",
 ]
 
 RATE_WINDOW_S = 60
@@ -38,6 +39,12 @@ POLL_AFTER_MIN_MS = 1_000
 POLL_AFTER_MAX_MS = 30_000
 POLL_AFTER_ETA_FRACTION = 0.5
 _SPAN_MIN_S = 1.0
+# A long-polled ticket (GET with `wait_ms`) is re-read inside the bank instead: a quarter of its
+# ETA apart, every 5 s at most and 0.1 s at least, so the head hears of its admission within
+# about 0.1 s and the back of a long queue costs a few in-process reads a second, no requests.
+RECHECK_ETA_FRACTION = 0.25
+RECHECK_MIN_S = 0.1
+RECHECK_MAX_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -74,6 +81,11 @@ def eta_seconds(position: int, rate: RateSample) -> int:
 def poll_after_ms(eta_s: int) -> int:
     wanted = int(eta_s * 1000 * POLL_AFTER_ETA_FRACTION)
     return min(POLL_AFTER_MAX_MS, max(POLL_AFTER_MIN_MS, wanted))
+
+
+def recheck_after_s(eta_s: int) -> float:
+    """How long a long-polled waiting ticket sleeps before it is read again."""
+    return min(RECHECK_MAX_S, max(RECHECK_MIN_S, eta_s * RECHECK_ETA_FRACTION))
 
 
 class AdmissionCounter:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from neobank.api.deps import Ops, Services, ServicesDep
 from neobank.api.errors import problem_response
 from neobank.api.json_body import JsonBody, Parsed
+from neobank.api.limits import LONG_POLL_MS_MAX
 from neobank.api.responses import FastJSON
 from neobank.onboarding.waiting_room.errors import WaitingRoomFull, WaitingRoomUnavailable
 from neobank.onboarding.waiting_room.schemas import TicketIn, TicketOut, WaitingRoomStatsOut
@@ -52,9 +53,25 @@ async def take_ticket(body: TicketBody, services: ServicesDep) -> Response:
 
 
 @router.get("/v1/waiting-room/tickets/{ticket_id}", response_model=TicketOut, responses=_ERRORS)
-async def get_ticket(ticket_id: str, services: ServicesDep) -> FastJSON:
-    """The ticket now: its place in the queue and ETA, or its admission token."""
-    return FastJSON((await _room(services).ticket(ticket_id)).to_json())
+async def get_ticket(
+    ticket_id: str,
+    services: ServicesDep,
+    wait_ms: Annotated[
+        int,
+        Query(
+            ge=0,
+            le=LONG_POLL_MS_MAX,
+            description="While the ticket waits, answer as soon as it is admitted or after "
+            "this many milliseconds, whichever comes first (long poll; the answer then has "
+            "the fresh position and ETA); 0 answers at once",
+        ),
+    ] = 0,
+) -> FastJSON:
+    """The ticket now: its place in the queue and ETA, or its admission token. An app may
+    poll after `poll_after_ms`, or long-poll with `wait_ms` and ask again at once."""
+    room = _room(services)
+    ticket = await (room.wait(ticket_id, wait_ms / 1000) if wait_ms else room.ticket(ticket_id))
+    return FastJSON(ticket.to_json())
 
 
 @router.get("/v1/waiting-room", response_model=WaitingRoomStatsOut, tags=["operations"])

@@ -10,6 +10,7 @@ reads again. All processes' samples thus drive one limit, and admissions read th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import re
 import secrets
@@ -29,7 +30,12 @@ from neobank.onboarding.waiting_room.errors import (
 )
 from neobank.onboarding.waiting_room.limiter import Gradient2Config, SampleWindow, gradient2
 from neobank.onboarding.waiting_room.memory_store import MemoryStore
-from neobank.onboarding.waiting_room.rate import POLL_AFTER_MAX_MS, eta_seconds, poll_after_ms
+from neobank.onboarding.waiting_room.rate import (
+    POLL_AFTER_MAX_MS,
+    eta_seconds,
+    poll_after_ms,
+    recheck_after_s,
+)
 from neobank.onboarding.waiting_room.redis_store import KEY_PREFIX, RedisStore
 from neobank.onboarding.waiting_room.schemas import Admission, Ticket, WaitingRoomStats
 from neobank.onboarding.waiting_room.store import RoomPolicy, RoomView, WaitingRoomStore
@@ -43,6 +49,10 @@ FLOWS = frozenset({"signup"})
 TICKET_ID_BYTES = 16  # 128 random bits: a ticket id cannot be guessed
 _TICKET_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
 LIMITER_CAS_ATTEMPTS_MAX = 5
+# A long-polled ticket this close to the front (ETA in seconds) is also read again at once when
+# this process frees a slot; farther back it only sleeps (waking 3,000 waiters per release
+# would cost more than it saves).
+NEAR_HEAD_ETA_S = 2
 # Finished windows waiting to be folded into the shared limit; older ones are dropped.
 PENDING_WINDOWS_MAX = 16
 
@@ -65,6 +75,8 @@ class WaitingRoom:
         self._window = SampleWindow(self._config)
         self._pending: deque[float] = deque(maxlen=PENDING_WINDOWS_MAX)
         self._flush_task: asyncio.Task[None] | None = None
+        # Set (and replaced) each time this process frees a slot: wakes the near-head waits.
+        self._slot_freed = asyncio.Event()
 
     async def take_ticket(self, flow: str) -> Ticket:
         if flow not in FLOWS:
@@ -88,6 +100,28 @@ class WaitingRoom:
             raise TicketNotFound()
         return self._ticket(view)
 
+    async def wait(self, ticket_id: str, wait_s: float) -> Ticket:
+        """A long poll: the ticket as soon as it is admitted, or as it stands after `wait_s`.
+
+        Meanwhile the ticket is read again in this process (`recheck_after_s` of its ETA
+        apart, and at once near the head when this process frees a slot); each read is a poll,
+        so it also admits the head into free slots, as a client's poll would."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait_s
+        ticket = await self.ticket(ticket_id)
+        while ticket.status == "waiting":
+            left_s = deadline - loop.time()
+            if left_s <= 0:
+                break
+            pause_s = min(left_s, recheck_after_s(ticket.eta_seconds))
+            if ticket.eta_seconds <= NEAR_HEAD_ETA_S:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._slot_freed.wait(), pause_s)
+            else:
+                await asyncio.sleep(pause_s)
+            ticket = await self.ticket(ticket_id)
+        return ticket
+
     def verify_admission(self, token: str) -> Admission:
         return self._signer.verify(token, self._clock())
 
@@ -95,6 +129,8 @@ class WaitingRoom:
         """The admitted session is over (finished or failed): its slot is free for the next."""
         if _TICKET_ID.fullmatch(ticket_id):
             await self.store.release(ticket_id, self._clock())
+            freed, self._slot_freed = self._slot_freed, asyncio.Event()
+            freed.set()
 
     def observe(self, latency_s: float) -> None:
         """A latency sample of admitted work (the identity check's turnaround)."""
