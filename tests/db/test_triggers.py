@@ -8,7 +8,11 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
-from asyncpg.exceptions import CheckViolationError, IntegrityConstraintViolationError
+from asyncpg.exceptions import (
+    CheckViolationError,
+    ForeignKeyViolationError,
+    IntegrityConstraintViolationError,
+)
 
 from neobank.ledger.check import check_ledger
 
@@ -213,6 +217,36 @@ async def test_transfers_and_journal_entries_are_immutable(
     ]:
         with pytest.raises(Refused, match="immutable"):
             await db.execute(sql)
+
+
+async def test_references_are_checked_per_statement(
+    db: asyncpg.Connection, pair: tuple[uuid.UUID, uuid.UUID]
+) -> None:
+    """No foreign keys on transfers and journal entries (migration 0007): the statement
+    triggers refuse what the keys refused."""
+    cash, customer = pair
+    nobody = uuid.uuid4()
+    with pytest.raises(ForeignKeyViolationError, match="names an account that does not exist"):
+        await insert_transfer(db, customer, nobody, 10)
+    with pytest.raises(ForeignKeyViolationError, match="names an account that does not exist"):
+        await insert_transfer(db, nobody, customer, 10)
+    with pytest.raises(Refused, match="does not resolve its pending transfer"):
+        await insert_transfer(db, customer, cash, 10, flags=POST, pending_id=uuid.uuid4())
+    with pytest.raises(Refused, match="does not book transfer"):
+        await insert_journal(db, uuid.uuid4(), (customer, "D", 10), (cash, "C", 10))
+
+
+async def test_ledger_accounts_are_never_deleted(
+    db: asyncpg.Connection, pair: tuple[uuid.UUID, uuid.UUID]
+) -> None:
+    unused = await open_account(db)
+    for sql, args in [
+        ("DELETE FROM ledger_accounts WHERE id = $1", (unused,)),
+        ("DELETE FROM ledger_accounts WHERE id = $1", (pair[1],)),
+        ("TRUNCATE ledger_accounts CASCADE", ()),
+    ]:
+        with pytest.raises(Refused, match="accounts are never deleted"):
+            await db.execute(sql, *args)
 
 
 async def test_an_account_opens_with_zero_counters(db: asyncpg.Connection) -> None:
