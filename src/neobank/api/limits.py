@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
+from fastapi import Query
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from neobank.errors import problem_document
 
-__all__ = ["BATCH_BODY_BYTES_MAX", "BODY_BYTES_MAX", "LONG_POLL_MS_MAX", "BodySizeLimit"]
+__all__ = [
+    "BATCH_BODY_BYTES_MAX",
+    "BODY_BYTES_MAX",
+    "LONG_POLL_MS_MAX",
+    "BodySizeLimit",
+    "wait_ms_query",
+]
 
 BODY_BYTES_MAX = 64 * 1024
 # 8190 batch items of ~200 bytes, or ~600 with a 140-character Korean memo (UTF-8).
@@ -16,6 +25,11 @@ BATCH_BODY_BYTES_MAX = 8 * 1024 * 1024
 _LARGE_BODY_PATHS = ("/v1/transfers/batch",)
 # A long poll's (`wait_ms`) longest wait: under common proxies' idle timeouts (30-60 s).
 LONG_POLL_MS_MAX = 25_000
+
+
+def wait_ms_query(description: str) -> Any:
+    """A long poll's `wait_ms` query parameter: 0 (answer at once) to `LONG_POLL_MS_MAX`."""
+    return Query(ge=0, le=LONG_POLL_MS_MAX, description=description)
 
 
 class _TooLarge(StarletteHTTPException):

@@ -8,7 +8,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import Response
 
 from neobank.api.deps import (
@@ -19,7 +19,7 @@ from neobank.api.deps import (
     is_ops_token,
 )
 from neobank.api.idempotent import run_idempotent
-from neobank.api.limits import LONG_POLL_MS_MAX
+from neobank.api.limits import wait_ms_query
 from neobank.api.responses import FastJSON
 from neobank.idempotency import Claim, request_hash
 from neobank.onboarding import service
@@ -119,12 +119,10 @@ async def get_onboarding(
     services: ServicesDep,
     wait_ms: Annotated[
         int,
-        Query(
-            ge=0,
-            le=LONG_POLL_MS_MAX,
-            description="While an agency check runs (a step `pending`), answer as soon as "
+        wait_ms_query(
+            "While an agency check runs (a step `pending`), answer as soon as "
             "the onboarding moves or after this many milliseconds, whichever comes first "
-            "(long poll); 0 answers at once",
+            "(long poll); 0 answers at once"
         ),
     ] = 0,
 ) -> FastJSON:

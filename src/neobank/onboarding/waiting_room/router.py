@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 
 from neobank.api.deps import Ops, Services, ServicesDep
 from neobank.api.errors import problem_response
 from neobank.api.json_body import JsonBody, Parsed
-from neobank.api.limits import LONG_POLL_MS_MAX
+from neobank.api.limits import wait_ms_query
 from neobank.api.responses import FastJSON
 from neobank.onboarding.waiting_room.errors import WaitingRoomFull, WaitingRoomUnavailable
 from neobank.onboarding.waiting_room.schemas import TicketIn, TicketOut, WaitingRoomStatsOut
@@ -58,12 +58,10 @@ async def get_ticket(
     services: ServicesDep,
     wait_ms: Annotated[
         int,
-        Query(
-            ge=0,
-            le=LONG_POLL_MS_MAX,
-            description="While the ticket waits, answer as soon as it is admitted or after "
+        wait_ms_query(
+            "While the ticket waits, answer as soon as it is admitted or after "
             "this many milliseconds, whichever comes first (long poll; the answer then has "
-            "the fresh position and ETA); 0 answers at once",
+            "the fresh position and ETA); 0 answers at once"
         ),
     ] = 0,
 ) -> FastJSON:
