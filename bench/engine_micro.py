@@ -28,14 +28,11 @@ import time
 import uuid
 from datetime import datetime
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
-
+from neobank.benchmark.runner import recreate_database
 from neobank.db.embedded import start_embedded
 from neobank.db.migrate import migrate
 from neobank.db.pool import create_pool
-from neobank.db.urls import asyncpg_url
 from neobank.events.outbox import EventRow
 from neobank.idempotency.service import Claim, StoredAnswer
 from neobank.ledger import store
@@ -143,16 +140,6 @@ async def _run(args: argparse.Namespace, url: str) -> None:
         raise SystemExit(f"ledger NOT balanced: {report}")
 
 
-async def _fresh_database(server_url: str) -> str:
-    conn = await asyncpg.connect(asyncpg_url(server_url))
-    try:
-        await conn.execute("DROP DATABASE IF EXISTS engine_micro WITH (FORCE)")
-        await conn.execute("CREATE DATABASE engine_micro")
-    finally:
-        await conn.close()
-    return urlunsplit(urlsplit(server_url)._replace(path="/engine_micro"))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--single", type=int, default=20_000)
@@ -163,7 +150,7 @@ def main() -> None:
     args = parser.parse_args()
     shutil.rmtree(args.data_dir / "pg", ignore_errors=True)
     server_url = start_embedded(args.data_dir)
-    url = asyncio.run(_fresh_database(server_url))
+    url = asyncio.run(recreate_database(server_url, "engine_micro"))
     migrate(url)
     asyncio.run(_run(args, url))
 

@@ -4,39 +4,36 @@ Migrates a fresh database `write_parts` on the server at URL, opens 1000 account
 one transaction per run, writes what a batch of N transfers writes (transfers, two journal
 entries each, account counters, payments, one jsonb event each) statement by statement and
 prints each statement's time (arguments are built before the clock starts). The deferred
-balance check runs at COMMIT, so a run that is not balanced fails. `--no-foreign-keys` drops
-the five foreign keys of transfers and journal entries first, to see what they cost.
+balance check runs at COMMIT, so a run that is not balanced fails. `--with-foreign-keys` adds
+back the five foreign keys that migration 0007 replaced with bulk checks, to see what they cost.
 
     .venv/bin/python bench/write_parts.py [--url postgresql://postgres@127.0.0.1:5432/postgres]
-        [--transfers 16380] [--runs 3] [--no-foreign-keys]
+        [--transfers 16380] [--runs 3] [--with-foreign-keys]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import random
 import time
 import uuid
 from collections import Counter
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
-
+import neobank.db
+from neobank.benchmark.runner import recreate_database
 from neobank.db.migrate import migrate
 from neobank.db.pool import create_pool
 
 ACCOUNTS = 1000
-DATABASE = "write_parts"
-FOREIGN_KEYS = (
-    ("transfers", "transfers_debit_account_id_fkey"),
-    ("transfers", "transfers_credit_account_id_fkey"),
-    ("transfers", "transfers_pending_id_fkey"),
-    ("journal_entries", "journal_entries_account_id_fkey"),
-    ("journal_entries", "journal_entries_transfer_id_fkey"),
+MIGRATION_0007 = (
+    Path(neobank.db.__file__).parent / "migrations/versions/0007_ledger_bulk_references.py"
 )
+DATABASE = "write_parts"
 STATEMENTS = {
     "lock": "SELECT id FROM ledger_accounts WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE",
     "transfers": """
@@ -113,6 +110,16 @@ def _arguments(
     }
 
 
+def _foreign_keys() -> dict[str, tuple[str, str, str]]:
+    """The keys migration 0007 dropped: name -> (table, column, referenced table)."""
+    spec = importlib.util.spec_from_file_location("migration_0007", MIGRATION_0007)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    keys: dict[str, tuple[str, str, str]] = module.FOREIGN_KEYS
+    return keys
+
+
 async def _run(url: str, count: int, runs: int, foreign_keys: bool) -> None:
     pool = await create_pool(url, min_size=1, max_size=1)
     async with pool.acquire() as conn:
@@ -121,9 +128,12 @@ async def _run(url: str, count: int, runs: int, foreign_keys: bool) -> None:
             "INSERT INTO ledger_accounts (id, currency, code, flags) VALUES ($1, 'KRW', 2000, 0)",
             [(a,) for a in accounts],
         )
-        if not foreign_keys:
-            for table, name in FOREIGN_KEYS:
-                await conn.execute(f"ALTER TABLE {table} DROP CONSTRAINT {name}")
+        if foreign_keys:
+            for name, (table, column, target) in _foreign_keys().items():
+                await conn.execute(
+                    f"ALTER TABLE {table} ADD CONSTRAINT {name} FOREIGN KEY ({column}) "
+                    f"REFERENCES {target} (id)"
+                )
         rng = random.Random(7)
         for run in range(runs):
             arguments = _arguments(accounts, count, rng)
@@ -146,26 +156,16 @@ async def _run(url: str, count: int, runs: int, foreign_keys: bool) -> None:
     await pool.close()
 
 
-async def _fresh_database(server_url: str) -> str:
-    conn = await asyncpg.connect(server_url)
-    try:
-        await conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-        await conn.execute(f"CREATE DATABASE {DATABASE}")
-    finally:
-        await conn.close()
-    return urlunsplit(urlsplit(server_url)._replace(path=f"/{DATABASE}"))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--transfers", type=int, default=16_380)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--no-foreign-keys", action="store_true")
+    parser.add_argument("--with-foreign-keys", action="store_true")
     args = parser.parse_args()
-    url = asyncio.run(_fresh_database(args.url))
+    url = asyncio.run(recreate_database(args.url, DATABASE))
     migrate(url)
-    asyncio.run(_run(url, args.transfers, args.runs, not args.no_foreign_keys))
+    asyncio.run(_run(url, args.transfers, args.runs, args.with_foreign_keys))
 
 
 if __name__ == "__main__":

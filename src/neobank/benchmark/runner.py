@@ -22,7 +22,7 @@ from neobank.benchmark.stats import RunFigures
 from neobank.db.migrate import migrate
 from neobank.db.urls import asyncpg_url
 
-__all__ = ["BenchConfig", "run_benchmark"]
+__all__ = ["BenchConfig", "recreate_database", "run_benchmark"]
 
 BENCH_TOKEN = "bench-ops-token"
 PGBENCH_CLIENTS = (16, 64)
@@ -68,7 +68,8 @@ def _with_database(url: str, name: str) -> str:
     return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
 
 
-async def _recreate(server_url: str, name: str) -> str:
+async def recreate_database(server_url: str, name: str) -> str:
+    """Drop and create database `name` on the server of `server_url`; returns its URL."""
     conn = await asyncpg.connect(asyncpg_url(server_url))
     try:
         await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
@@ -93,7 +94,7 @@ def run_benchmark(config: BenchConfig, console: Console) -> BenchReport:
     config.data_dir.mkdir(parents=True, exist_ok=True)
     with Progress(console=console) as progress:
         task = progress.add_task("pgbench TPC-B (reference)", total=len(PGBENCH_CLIENTS))
-        pgbench_url = asyncio.run(_recreate(config.server_url, "neobank_bench_pgbench"))
+        pgbench_url = asyncio.run(recreate_database(config.server_url, "neobank_bench_pgbench"))
         for clients in PGBENCH_CLIENTS:
             report.pgbench.append(run_pgbench(pgbench_url, clients, config.duration_s))
             progress.advance(task)
@@ -108,7 +109,7 @@ def _bench_processes(
     full = processes == config.api_processes[0]
     steps = 3 + (len(SWEEP_FRACTIONS) + 1 if full else 0)
     task = progress.add_task(f"neobank, {processes} API process(es)", total=steps)
-    database_url = asyncio.run(_recreate(config.server_url, "neobank_bench"))
+    database_url = asyncio.run(recreate_database(config.server_url, "neobank_bench"))
     migrate(database_url)
     with BenchServer(database_url, config.data_dir, BENCH_TOKEN, config.port, processes) as server:
         accounts = tuple(prepare_accounts(server, config.accounts, config.fee_waive_percent))
