@@ -9,6 +9,7 @@ from typing import Any
 import asyncpg
 
 from neobank.customers.errors import CustomerNotFound
+from neobank.db.sql import in_ids
 from neobank.deposits.errors import AccountNotFound, InvalidStatusChange, ProductNotFound
 from neobank.deposits.numbers import account_number
 from neobank.deposits.products import PRODUCTS
@@ -125,7 +126,7 @@ async def account_owners(
     missing = [i for i in account_ids if i not in found]
     if missing:
         rows = await conn.fetch(
-            "SELECT id, customer_id, currency FROM accounts WHERE id = ANY($1::uuid[])", missing
+            f"SELECT id, customer_id, currency FROM accounts WHERE id {in_ids()}", missing
         )
         if len(_owners) + len(rows) > OWNER_CACHE_ENTRIES_MAX:
             _owners.clear()

@@ -9,6 +9,7 @@ from uuid import UUID
 
 import asyncpg
 
+from neobank.db.sql import in_ids
 from neobank.db.statement import WriteStatement
 from neobank.ledger.domain import (
     AcceptedTransfer,
@@ -21,6 +22,8 @@ from neobank.ledger.domain import (
 )
 
 __all__ = [
+    "LOAD_FOR_BATCH_SQL",
+    "LOCK_ACCOUNTS_SQL",
     "add_ledger_writes",
     "load_for_batch",
     "load_pendings",
@@ -64,25 +67,25 @@ def spec_from_row(row: asyncpg.Record) -> TransferSpec:
     )
 
 
+LOCK_ACCOUNTS_SQL = f"SELECT * FROM ledger_accounts WHERE id {in_ids()} ORDER BY id FOR UPDATE"
+
+
 async def lock_accounts(
     conn: asyncpg.Connection, account_ids: Sequence[UUID]
 ) -> dict[UUID, AccountState]:
     """Lock the accounts in id order (so concurrent batches never deadlock) and load them."""
-    rows = await conn.fetch(
-        "SELECT * FROM ledger_accounts WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE",
-        list(account_ids),
-    )
+    rows = await conn.fetch(LOCK_ACCOUNTS_SQL, list(account_ids))
     return {row["id"]: account_from_row(row) for row in rows}
 
 
-_LOAD_FOR_BATCH = f"""
+LOAD_FOR_BATCH_SQL = f"""
 SELECT false AS pending, {_TRANSFER_COLUMNS}, NULL::timestamptz AS expires_at,
        NULL::boolean AS resolved
-FROM transfers WHERE id = ANY($1::uuid[])
+FROM transfers WHERE id {in_ids("$1")}
 UNION ALL
 SELECT true, {_TRANSFER_COLUMNS}, expires_at,
        EXISTS (SELECT 1 FROM transfers r WHERE r.pending_id = t.id)
-FROM transfers t WHERE id = ANY($2::uuid[]) AND (flags & $3) <> 0
+FROM transfers t WHERE id {in_ids("$2")} AND (flags & $3) <> 0
 """
 
 
@@ -92,7 +95,7 @@ async def load_for_batch(
     """In one round trip (after the accounts' locks): the transfers already stored with these
     ids, and the pending transfers referenced by post/void transfers."""
     rows = await conn.fetch(
-        _LOAD_FOR_BATCH, list(transfer_ids), list(pending_ids), int(TransferFlags.PENDING)
+        LOAD_FOR_BATCH_SQL, list(transfer_ids), list(pending_ids), int(TransferFlags.PENDING)
     )
     existing: dict[UUID, TransferSpec] = {}
     pendings: dict[UUID, PendingState] = {}

@@ -20,6 +20,7 @@ from typing import Any
 import asyncpg
 import structlog
 
+from neobank.db.sql import in_ids
 from neobank.events import EventRow, write_events
 from neobank.idempotency import Claim, InFlight, StoredAnswer, claim_many, fetch_answer, store_many
 from neobank.ledger.chart import ensure_bank_books
@@ -335,7 +336,7 @@ async def statement(
     }
     ids |= {booking.loan_transfer_id(loan.id, f"trueup:{i.number}"): "accrue" for i in in_window}
     rows = await conn.fetch(
-        "SELECT id, debit_account_id, amount FROM transfers WHERE id = ANY($1::uuid[])",
+        f"SELECT id, debit_account_id, amount FROM transfers WHERE id {in_ids()}",
         list(ids),
     )
     receivable = booking.interest_account_id(loan.id)

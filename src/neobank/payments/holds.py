@@ -16,6 +16,7 @@ from typing import Any
 
 import asyncpg
 
+from neobank.db.sql import in_ids
 from neobank.deposits.service import account_owners
 from neobank.events import EventRow
 from neobank.ledger import store as ledger_store
@@ -168,7 +169,7 @@ async def _as_of_ledger(conn: asyncpg.Connection | asyncpg.Pool, holds: list[Hol
         return holds
     # Read the rows again, after the ledger: a capture or void commits its row with its ledger
     # transfer, so only a hold the expiry worker voided can still read pending now.
-    rows = await conn.fetch(f"SELECT {_COLUMNS} FROM holds WHERE id = ANY($1::uuid[])", resolved)
+    rows = await conn.fetch(f"SELECT {_COLUMNS} FROM holds WHERE id {in_ids()}", resolved)
     fresh = {row["id"]: Hold(*row.values()) for row in rows}
     for hold_id, hold in fresh.items():
         if hold.status == "pending":

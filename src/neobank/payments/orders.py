@@ -10,6 +10,7 @@ from typing import Any
 
 import asyncpg
 
+from neobank.db.sql import in_ids
 from neobank.db.statement import WriteStatement
 from neobank.events import EventRow
 from neobank.ledger.chart import AccountCode, bank_account_id
@@ -193,11 +194,11 @@ async def stored_quotes(
     its chain with the fee it had then (its flags say whether a fee is linked), or a fee rule
     changed since would make the ledger answer "exists with different fields"."""
     rows = await conn.fetch(
-        """
+        f"""
         SELECT p.id, p.fee_amount, p.fee_waived_amount, pr.id AS promotion_id, pr.name,
                pr.kinds, pr.waive_percent, pr.starts_at, pr.ends_at
         FROM payments p LEFT JOIN promotions pr ON pr.id = p.promotion_id
-        WHERE p.id = ANY($1::uuid[])
+        WHERE p.id {in_ids()}
         """,
         payment_ids,
     )
