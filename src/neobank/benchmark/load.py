@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import secrets
 import time
 import uuid
 from concurrent.futures import ProcessPoolExecutor
@@ -245,9 +246,13 @@ def run_load(spec: LoadSpec, processes: int) -> LoadResult:
         spec.connections // processes + (i < spec.connections % processes) for i in range(processes)
     ]
     rate = spec.rate_per_s / processes if spec.rate_per_s else None
+    # Transfer ids come from the clients' generators: a fresh base seed for every run, or a
+    # workload would repeat an earlier one's ids and see them refused as conflicting reuse.
+    run_seed = secrets.randbits(32) * 1000
     with ProcessPoolExecutor(max_workers=processes, mp_context=get_context("spawn")) as pool:
         futures = [
-            pool.submit(_process_main, spec, share, i + 1, rate) for i, share in enumerate(shares)
+            pool.submit(_process_main, spec, share, run_seed + i, rate)
+            for i, share in enumerate(shares)
         ]
         total = LoadResult()
         for future in futures:
