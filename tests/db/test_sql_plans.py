@@ -1,4 +1,6 @@
-"""Statements keyed by an array of ids match them by an index or a hash under every plan.
+"""Plans that stay good as the tables grow.
+
+Statements keyed by an array of ids match them by an index or a hash under every plan.
 
 PostgreSQL may run a prepared statement with its generic plan (asyncpg prepares every
 statement; the server switches after five executions when it looks no dearer). With
@@ -16,8 +18,12 @@ from typing import Any
 import asyncpg
 import pytest
 
+from neobank.db.pool import create_pool
 from neobank.db.sql import in_ids
+from neobank.db.urls import asyncpg_url
+from neobank.ledger.check import check_ledger
 from neobank.ledger.store import LOAD_FOR_BATCH_SQL, LOCK_ACCOUNTS_SQL
+from tests.db.test_triggers import move_counters, open_account, post
 
 IDS = [uuid.uuid4() for _ in range(8190)]
 
@@ -77,3 +83,70 @@ async def test_in_ids_matches_exactly_the_ids(db: asyncpg.Connection) -> None:
     rows = await db.fetch(f"SELECT id FROM t WHERE id {in_ids()}", [stored[0], stored[2], IDS[0]])
     assert {r["id"] for r in rows} == {stored[0], stored[2]}
     assert await db.fetch(f"SELECT id FROM t WHERE id {in_ids()}", []) == []
+
+
+async def _bulk_post(
+    conn: asyncpg.Connection, debit: uuid.UUID, credit: uuid.UUID, count: int
+) -> None:
+    """`count` postings of 1 in one statement, as the engine writes a batch."""
+    async with conn.transaction():
+        await conn.execute(
+            "WITH t AS (INSERT INTO transfers (id, debit_account_id, credit_account_id, amount,"
+            " currency, code, flags, created_at) SELECT gen_random_uuid(), $1, $2, 1, 'KRW', 1,"
+            " 0, now() FROM generate_series(1, $3) RETURNING id)"
+            " INSERT INTO journal_entries (account_id, transfer_id, side, amount, currency,"
+            " balance_after, created_at) SELECT s.a, t.id, s.side, 1, 'KRW', 0, now()"
+            " FROM t, (VALUES ($1::uuid, 'D'), ($2::uuid, 'C')) AS s(a, side)",
+            debit,
+            credit,
+            count,
+        )
+        await move_counters(conn, debit, credit, count)
+
+
+async def test_the_ledger_checks_probe_indexes_after_the_tables_grew(
+    db: asyncpg.Connection, database_url: str
+) -> None:
+    """The statement triggers' joins with `transfers` and `ledger_accounts` are planned at each
+    statement (migration 0008). A session's first big batch, written while the tables were
+    small, would otherwise leave it a plan that hashes the whole table (cheap then), and every
+    later write of that session, one transfer or thousands, would scan the grown table."""
+    cash, customer = await open_account(db), await open_account(db, flags=1)
+    await _bulk_post(db, cash, customer, 2_000)  # this session plans its checks here
+    other = await asyncpg.connect(asyncpg_url(database_url))
+    try:
+        await _bulk_post(other, cash, customer, 50_000)
+    finally:
+        await other.close()
+    # The session's counts not yet sent to the statistics (its own bulk post's) included.
+    counts = "SELECT seq_scan, idx_scan FROM pg_stat_xact_user_tables WHERE relname = 'transfers'"
+    async with db.transaction():
+        before = await db.fetchrow(counts)
+        await post(db, customer, cash, 10)
+        after = await db.fetchrow(counts)
+    assert after["seq_scan"] == before["seq_scan"], (dict(before), dict(after))
+    assert after["idx_scan"] > before["idx_scan"], (dict(before), dict(after))
+    assert (await check_ledger(db))["balanced"] is True
+
+
+async def test_the_pools_statements_are_planned_for_their_arguments(
+    db: asyncpg.Connection, database_url: str
+) -> None:
+    """The bank's pooled connections plan each execution with its arguments
+    (plan_cache_mode=force_custom_plan): a statement that first ran with a batch's 8,190 ids
+    on a small table must not keep a plan that scans the table once it has grown."""
+    pool = await create_pool(database_url, min_size=1, max_size=1)
+    counts = "SELECT seq_scan FROM pg_stat_xact_user_tables WHERE relname = 'transfers'"
+    try:
+        async with pool.acquire() as conn:
+            for _ in range(8):
+                await conn.fetch(LOAD_FOR_BATCH_SQL, IDS, [], 2)
+            cash, customer = await open_account(db), await open_account(db, flags=1)
+            await _bulk_post(db, cash, customer, 50_000)
+            async with conn.transaction():
+                before = await conn.fetchval(counts)
+                await conn.fetch(LOAD_FOR_BATCH_SQL, IDS[:1], [], 2)
+                after = await conn.fetchval(counts)
+    finally:
+        await pool.close()
+    assert after == before

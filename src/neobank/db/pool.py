@@ -30,6 +30,15 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     with py-spy during a launch-day surge."""
 
 
+# Every execution is planned for its arguments. PostgreSQL otherwise switches a prepared
+# statement to one generic plan after five runs and keeps it until the tables are analyzed
+# again: a batch's lookup first run with 8,190 ids while the table was small kept scanning the
+# whole table for one id once it held 160,000 transfers (single transfers ~870/s instead of
+# ~2,300/s after a batch run; tests/db/test_sql_plans.py). Our statements plan in well under a
+# millisecond; sent with the connection, so it costs no round trip.
+PLAN_CACHE_MODE = "force_custom_plan"
+
+
 async def create_pool(database_url: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:
     pool = await asyncpg.create_pool(
         asyncpg_url(database_url),
@@ -38,6 +47,7 @@ async def create_pool(database_url: str, *, min_size: int = 2, max_size: int = 1
         init=_init_connection,
         reset=_keep_session,
         command_timeout=60,
+        server_settings={"plan_cache_mode": PLAN_CACHE_MODE},
     )
     assert pool is not None
     return pool
