@@ -8,6 +8,7 @@ circuit makes the job wait and retry (``AgencyRetry``); nobody fails for the age
 
 from __future__ import annotations
 
+import asyncio
 import random
 import uuid
 from datetime import UTC, datetime
@@ -26,9 +27,10 @@ from neobank.ledger.domain import ItemOutcome, TransferSpec
 from neobank.ledger.engine import LedgerEngine, Rendered, Submission
 from neobank.onboarding.changes import notify_changed
 from neobank.onboarding.flow import RETRYABLE_ID_REASONS
-from neobank.onboarding.sealing import sealer_for
+from neobank.onboarding.sealing import Sealer, sealer_for
 from neobank.onboarding.service import (
     AGENCY_QUEUE,
+    CHECKS_TASK,
     CLEARING_TASK,
     IDENTITY_TASK,
     verification_code,
@@ -48,6 +50,8 @@ VERIFICATION_AMOUNT_MINOR = 1
 VERIFICATION_CURRENCY = "KRW"
 VERIFICATION_TRANSFER_CODE = 20  # ledger transfer code: 1 KRW account check
 MEMO_PREFIX = "NEOBANK"
+# Reads of the onboarding per job run: the checks pending at start, then any asked for since.
+CHECK_ROUNDS_MAX = 3
 _TRANSFER_NAMESPACE = uuid.UUID("2d0c4f0e-7b7e-4d55-a1c3-5e1f4b7b9a21")
 
 
@@ -76,15 +80,53 @@ def _agencies(resources: JobResources) -> AgencyClients:
     return resources.agencies
 
 
+@blueprint.task(name=CHECKS_TASK, queue=AGENCY_QUEUE, pass_context=True, retry=AgencyRetry())
+async def run_agency_checks(context: JobContext, onboarding_id: str) -> None:
+    """Every pending check of the onboarding, at once; then the onboarding is read again, for
+    a check asked for while this job ran (its request saw a check pending and queued nothing).
+    A check that raised is not tried again in this run: the job raises its error and is
+    retried (a retryable agency error first, so that a refusal elsewhere cannot stop it)."""
+    resources = resources_of(context)
+    the_id = uuid.UUID(onboarding_id)
+    raised: dict[str, BaseException] = {}
+    for _ in range(CHECK_ROUNDS_MAX):
+        row = await resources.pool.fetchrow("SELECT * FROM onboardings WHERE id = $1", the_id)
+        if row is None or row["status"] != "in_progress":
+            break
+        due = [step for step in _STEPS if row[_STEPS[step]] == "pending" and step not in raised]
+        if not due:
+            break
+        sealer = await sealer_for(resources.pool)
+        outcomes = await asyncio.gather(
+            *(_STEP_CALLS[step](resources, row, sealer) for step in due), return_exceptions=True
+        )
+        for step, outcome in zip(due, outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                raised[step] = outcome
+    if raised:
+        errors = list(raised.values())
+        retryable = [e for e in errors if _retryable(e)]
+        raise (retryable or errors)[0]
+
+
+def _retryable(error: BaseException) -> bool:
+    return isinstance(error, AgencyError) and not isinstance(error, AgencyRejected)
+
+
 @blueprint.task(name=IDENTITY_TASK, queue=AGENCY_QUEUE, pass_context=True, retry=AgencyRetry())
 async def verify_identity(context: JobContext, onboarding_id: str) -> None:
+    """One check alone: jobs queued before CHECKS_TASK existed."""
     resources = resources_of(context)
     row = await resources.pool.fetchrow(
         "SELECT * FROM onboardings WHERE id = $1", uuid.UUID(onboarding_id)
     )
     if row is None or row["id_status"] != "pending" or row["status"] != "in_progress":
         return
-    sealer = await sealer_for(resources.pool)
+    await _check_identity(resources, row, await sealer_for(resources.pool))
+
+
+async def _check_identity(resources: JobResources, row: Any, sealer: Sealer) -> None:
+    onboarding_id = str(row["id"])
     result = await _agencies(resources).identity.verify(
         name=row["name"],
         resident_id=sealer.open(row["resident_id_sealed"]),
@@ -124,15 +166,22 @@ async def verify_identity(context: JobContext, onboarding_id: str) -> None:
 
 @blueprint.task(name=CLEARING_TASK, queue=AGENCY_QUEUE, pass_context=True, retry=AgencyRetry())
 async def send_verification_credit(context: JobContext, onboarding_id: str) -> None:
-    """Send 1 KRW with the code in the memo, book it, and mark the step sent. Safe to repeat:
-    the clearing house delivers once per reference and the ledger posts once per transfer id."""
+    """One check alone: jobs queued before CHECKS_TASK existed."""
     resources = resources_of(context)
     the_id = uuid.UUID(onboarding_id)
     row = await resources.pool.fetchrow("SELECT * FROM onboardings WHERE id = $1", the_id)
     if row is None or row["acct_status"] != "pending" or row["status"] != "in_progress":
         return
+    await _send_credit(resources, row, await sealer_for(resources.pool))
+
+
+async def _send_credit(resources: JobResources, row: Any, sealer: Sealer) -> None:
+    """Send 1 KRW with the code in the memo, book it, and mark the step sent. Safe to repeat:
+    the clearing house delivers once per reference and the ledger posts once per transfer id."""
+    the_id: uuid.UUID = row["id"]
+    onboarding_id = str(the_id)
     salt: bytes = row["acct_code_salt"]
-    code = verification_code(await sealer_for(resources.pool), the_id, salt)
+    code = verification_code(sealer, the_id, salt)
     credit = await _agencies(resources).clearing.send_credit(
         bank_code=row["acct_bank_code"],
         account_number=row["acct_number"],
@@ -168,6 +217,11 @@ async def send_verification_credit(context: JobContext, onboarding_id: str) -> N
                 ],
                 now,
             )
+
+
+# Each check: the onboarding column that says it is pending, and what runs it.
+_STEPS = {"identity": "id_status", "clearing": "acct_status"}
+_STEP_CALLS = {"identity": _check_identity, "clearing": _send_credit}
 
 
 async def _book_verification_credit(engine: LedgerEngine, transfer_id: uuid.UUID) -> None:

@@ -7,10 +7,10 @@ and `neobank worker`.
   shared dev machine (python -m tests.workers.bench_jobs --jobs 5000): a trivial task drains
   at ~700-750 jobs/s with 8-128 in flight (300 with 1; 270 with a 1-connection pool), and
   270-600 when the machine is busy; a second worker process adds nothing on 2 cores.
-  defer_in_transaction: ~2,700-3,600 jobs/s from 8 connections. Two jobs per sign-up: one
+  defer_in_transaction: ~2,700-3,600 jobs/s from 8 connections. One job per sign-up: one
   worker keeps up with ~350 sign-ups/s, seven times the identity agency's 50/s cap.
 - Successful jobs are deleted at once (delete_jobs="successful"): the onboarding table is the
-  record of what happened, and a launch day's two jobs per sign-up would otherwise pile up in
+  record of what happened, and a launch day's job per sign-up would otherwise pile up in
   procrastinate_jobs and its events table. Failed jobs stay, for an engineer to read and retry.
 - New jobs wake the worker by LISTEN/NOTIFY (sent when the deferring transaction commits);
   polling every FETCH_POLLING_INTERVAL_S is only the fallback. A job held back by its `lock`
