@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, NamedTuple, Protocol
 
+from neobank.api.limits import LONG_POLL_MS_MAX
 from neobank.loadtest.identities import Applicant, applicant, device_public_key
 from neobank.loadtest.records import PersonRecord, RequestRecord, epoch_of
 from neobank.loadtest.steps import next_action
@@ -34,8 +35,9 @@ credit_read_wait_s = 0.5
 person_timeout_s = 3600.0
 # In the queue the app long-polls its ticket (the bank answers once it is admitted), and while
 # an agency check runs, its onboarding (answered as soon as the check moves); well under the
-# locustfile's 60 s network timeout.
-long_poll_ms = 20_000
+# locustfile's 60 s network timeout: the longest the bank allows, since each answer to a
+# long poll that timed out is a request more per waiting person.
+long_poll_ms = LONG_POLL_MS_MAX
 _memo_code = re.compile(r"^NEOBANK (\d{4})$")
 _retry_codes = frozenset({"idempotency_key_in_use"})
 # Each onboarding step: its path under /v1/onboarding/{id} and the statuses that mean done.
