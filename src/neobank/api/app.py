@@ -83,7 +83,7 @@ def create_app(
         room = waiting_room or build_waiting_room(
             redis_url=settings.redis_url, signing_key=signing_key
         )
-        changes = ChangeFeed(pool)
+        changes = ChangeFeed(pool, room if settings.redis_url is None else None)
         await changes.ensure_listening()
         app.state.services = Services(
             settings=settings,

@@ -15,10 +15,13 @@ import asyncio
 import contextlib
 from collections import defaultdict
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 import structlog
+
+if TYPE_CHECKING:
+    from neobank.onboarding.waiting_room import WaitingRoom
 
 __all__ = ["CHANNEL", "ChangeFeed", "notify_changed"]
 
@@ -27,19 +30,39 @@ log = structlog.get_logger(__name__)
 CHANNEL = "onboarding_changed"
 
 
-async def notify_changed(conn: asyncpg.Connection, onboarding_id: str) -> None:
-    """Announce a change (delivered at COMMIT, and only if the transaction commits)."""
-    await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, onboarding_id)
+async def notify_changed(
+    conn: asyncpg.Connection,
+    onboarding_id: str,
+    *,
+    sample_s: float | None = None,
+    release_ticket: str | None = None,
+) -> None:
+    """Announce a change (delivered at COMMIT, and only if the transaction commits).
+
+    A job that runs outside the API process and has no shared waiting room (a `neobank
+    worker` without Redis) hands the room what it learnt through the notice instead: the
+    identity check's turnaround (`sample_s`, for the admission limit) and the ticket whose
+    slot a failed onboarding frees. Only the API process of an in-process room acts on them."""
+    payload = onboarding_id
+    if sample_s is not None:
+        payload = f"{onboarding_id} {sample_s!r} {release_ticket or _NO_TICKET}"
+    await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, payload)
+
+
+_NO_TICKET = "-"
 
 
 class ChangeFeed:
-    """One process's listener: `watch(id)` gives an event set when that onboarding changes."""
+    """One process's listener: `watch(id)` gives an event set when that onboarding changes.
+    With a `room`, the samples and releases that notices carry go to it."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, room: WaitingRoom | None = None) -> None:
         self._pool = pool
+        self._room = room
         self._conn: Any = None  # a pool connection held for LISTEN while the feed runs
         self._waiters: defaultdict[str, set[asyncio.Event]] = defaultdict(set)
         self._lock = asyncio.Lock()
+        self._releases: set[asyncio.Task[None]] = set()
 
     @property
     def watchers(self) -> int:
@@ -72,8 +95,20 @@ class ChangeFeed:
                     del self._waiters[onboarding_id]
 
     def _on_notify(self, conn: Any, pid: int, channel: str, payload: object) -> None:
-        for event in self._waiters.get(str(payload), ()):
+        onboarding_id, *carried = str(payload).split(" ")
+        for event in self._waiters.get(onboarding_id, ()):
             event.set()
+        if self._room is not None and len(carried) == 2:
+            self._take(*carried)
+
+    def _take(self, sample_s: str, release_ticket: str) -> None:
+        assert self._room is not None
+        with contextlib.suppress(ValueError):
+            self._room.observe(float(sample_s))
+        if release_ticket != _NO_TICKET:
+            task = asyncio.get_running_loop().create_task(self._room.release(release_ticket))
+            self._releases.add(task)
+            task.add_done_callback(self._releases.discard)
 
     async def _release(self) -> None:
         conn, self._conn = self._conn, None

@@ -157,11 +157,16 @@ async def _check_identity(resources: JobResources, row: Any, sealer: Sealer) -> 
         kind = "onboarding.id_verified" if result.verified else "onboarding.id_rejected"
         body = {"verification_id": result.verification_id, "reason": result.reason}
         await write_events(conn, [EventRow(kind, "onboarding", onboarding_id, body)], now)
-        await notify_changed(conn, onboarding_id)
+        turnaround_s = (now - done["id_requested_at"]).total_seconds()
+        release = str(row["ticket_id"]) if final_failure else None
+        if resources.waiting_room is None:  # the API process's room learns it from the notice
+            await notify_changed(conn, onboarding_id, sample_s=turnaround_s, release_ticket=release)
+        else:
+            await notify_changed(conn, onboarding_id)
     if resources.waiting_room is not None:
-        resources.waiting_room.observe((now - done["id_requested_at"]).total_seconds())
-        if final_failure:
-            await resources.waiting_room.release(row["ticket_id"])
+        resources.waiting_room.observe(turnaround_s)
+        if release is not None:
+            await resources.waiting_room.release(release)
 
 
 @blueprint.task(name=CLEARING_TASK, queue=AGENCY_QUEUE, pass_context=True, retry=AgencyRetry())

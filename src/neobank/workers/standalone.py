@@ -26,9 +26,13 @@ async def run_workers(database_url: str, settings: Settings | None = None) -> No
     engine = LedgerEngine(pool)
     await engine.start()
     agencies = build_agency_clients(settings.agencies_url)
-    waiting_room = build_waiting_room(
-        redis_url=settings.redis_url, signing_key=await load_signing_key(pool)
-    )
+    # The room is shared only through Redis; without it, it lives in the API process, which
+    # takes this worker's samples and releases from the jobs' notices (onboarding.changes).
+    waiting_room = None
+    if settings.redis_url:
+        waiting_room = build_waiting_room(
+            redis_url=settings.redis_url, signing_key=await load_signing_key(pool)
+        )
     resources = JobResources(pool, engine, agencies, waiting_room)
     worker = JobWorker(database_url, resources, concurrency=JOB_CONCURRENCY)
     stop = asyncio.Event()
@@ -41,6 +45,7 @@ async def run_workers(database_url: str, settings: Settings | None = None) -> No
     finally:
         await worker.stop()
         await agencies.aclose()
-        await waiting_room.aclose()
+        if waiting_room is not None:
+            await waiting_room.aclose()
         await engine.stop()
         await pool.close()
