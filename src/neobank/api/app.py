@@ -83,7 +83,8 @@ def create_app(
         room = waiting_room or build_waiting_room(
             redis_url=settings.redis_url, signing_key=signing_key
         )
-        changes = ChangeFeed(pool, room if settings.redis_url is None else None)
+        # A room only this process sees takes what workers without it report in their notices.
+        changes = ChangeFeed(pool, None if room.shared else room)
         await changes.ensure_listening()
         app.state.services = Services(
             settings=settings,

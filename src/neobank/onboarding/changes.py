@@ -28,6 +28,7 @@ __all__ = ["CHANNEL", "ChangeFeed", "notify_changed"]
 log = structlog.get_logger(__name__)
 
 CHANNEL = "onboarding_changed"
+_NO_TICKET = "-"
 
 
 async def notify_changed(
@@ -47,9 +48,6 @@ async def notify_changed(
     if sample_s is not None:
         payload = f"{onboarding_id} {sample_s!r} {release_ticket or _NO_TICKET}"
     await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, payload)
-
-
-_NO_TICKET = "-"
 
 
 class ChangeFeed:

@@ -30,6 +30,7 @@ from neobank.onboarding.flow import RETRYABLE_ID_REASONS
 from neobank.onboarding.sealing import Sealer, sealer_for
 from neobank.onboarding.service import (
     AGENCY_QUEUE,
+    CHECK_PENDING,
     CHECKS_TASK,
     CLEARING_TASK,
     IDENTITY_TASK,
@@ -86,23 +87,40 @@ async def run_agency_checks(context: JobContext, onboarding_id: str) -> None:
     a check asked for while this job ran (its request saw a check pending and queued nothing).
     A check that raised is not tried again in this run: the job raises its error and is
     retried (a retryable agency error first, so that a refusal elsewhere cannot stop it)."""
-    resources = resources_of(context)
-    the_id = uuid.UUID(onboarding_id)
+    await _run_checks(resources_of(context), uuid.UUID(onboarding_id), tuple(_CHECKS))
+
+
+@blueprint.task(name=IDENTITY_TASK, queue=AGENCY_QUEUE, pass_context=True, retry=AgencyRetry())
+async def verify_identity(context: JobContext, onboarding_id: str) -> None:
+    """The identity check alone: jobs queued before CHECKS_TASK existed."""
+    await _run_checks(resources_of(context), uuid.UUID(onboarding_id), ("id_status",))
+
+
+@blueprint.task(name=CLEARING_TASK, queue=AGENCY_QUEUE, pass_context=True, retry=AgencyRetry())
+async def send_verification_credit(context: JobContext, onboarding_id: str) -> None:
+    """The 1 KRW check alone: jobs queued before CHECKS_TASK existed."""
+    await _run_checks(resources_of(context), uuid.UUID(onboarding_id), ("acct_status",))
+
+
+async def _run_checks(
+    resources: JobResources, onboarding_id: uuid.UUID, columns: tuple[str, ...]
+) -> None:
+    """The checks among `columns` that the onboarding has pending, as run_agency_checks says."""
     raised: dict[str, BaseException] = {}
     for _ in range(CHECK_ROUNDS_MAX):
-        row = await resources.pool.fetchrow("SELECT * FROM onboardings WHERE id = $1", the_id)
+        row = await resources.pool.fetchrow(
+            "SELECT * FROM onboardings WHERE id = $1", onboarding_id
+        )
         if row is None or row["status"] != "in_progress":
             break
-        due = [step for step in _STEPS if row[_STEPS[step]] == "pending" and step not in raised]
+        due = [c for c in columns if row[c] == CHECK_PENDING and c not in raised]
         if not due:
             break
         sealer = await sealer_for(resources.pool)
         outcomes = await asyncio.gather(
-            *(_STEP_CALLS[step](resources, row, sealer) for step in due), return_exceptions=True
+            *(_CHECKS[c](resources, row, sealer) for c in due), return_exceptions=True
         )
-        for step, outcome in zip(due, outcomes, strict=True):
-            if isinstance(outcome, BaseException):
-                raised[step] = outcome
+        raised |= {c: o for c, o in zip(due, outcomes, strict=True) if isinstance(o, BaseException)}
     if raised:
         errors = list(raised.values())
         retryable = [e for e in errors if _retryable(e)]
@@ -111,18 +129,6 @@ async def run_agency_checks(context: JobContext, onboarding_id: str) -> None:
 
 def _retryable(error: BaseException) -> bool:
     return isinstance(error, AgencyError) and not isinstance(error, AgencyRejected)
-
-
-@blueprint.task(name=IDENTITY_TASK, queue=AGENCY_QUEUE, pass_context=True, retry=AgencyRetry())
-async def verify_identity(context: JobContext, onboarding_id: str) -> None:
-    """One check alone: jobs queued before CHECKS_TASK existed."""
-    resources = resources_of(context)
-    row = await resources.pool.fetchrow(
-        "SELECT * FROM onboardings WHERE id = $1", uuid.UUID(onboarding_id)
-    )
-    if row is None or row["id_status"] != "pending" or row["status"] != "in_progress":
-        return
-    await _check_identity(resources, row, await sealer_for(resources.pool))
 
 
 async def _check_identity(resources: JobResources, row: Any, sealer: Sealer) -> None:
@@ -167,17 +173,6 @@ async def _check_identity(resources: JobResources, row: Any, sealer: Sealer) -> 
         resources.waiting_room.observe(turnaround_s)
         if release is not None:
             await resources.waiting_room.release(release)
-
-
-@blueprint.task(name=CLEARING_TASK, queue=AGENCY_QUEUE, pass_context=True, retry=AgencyRetry())
-async def send_verification_credit(context: JobContext, onboarding_id: str) -> None:
-    """One check alone: jobs queued before CHECKS_TASK existed."""
-    resources = resources_of(context)
-    the_id = uuid.UUID(onboarding_id)
-    row = await resources.pool.fetchrow("SELECT * FROM onboardings WHERE id = $1", the_id)
-    if row is None or row["acct_status"] != "pending" or row["status"] != "in_progress":
-        return
-    await _send_credit(resources, row, await sealer_for(resources.pool))
 
 
 async def _send_credit(resources: JobResources, row: Any, sealer: Sealer) -> None:
@@ -225,8 +220,7 @@ async def _send_credit(resources: JobResources, row: Any, sealer: Sealer) -> Non
 
 
 # Each check: the onboarding column that says it is pending, and what runs it.
-_STEPS = {"identity": "id_status", "clearing": "acct_status"}
-_STEP_CALLS = {"identity": _check_identity, "clearing": _send_credit}
+_CHECKS = {"id_status": _check_identity, "acct_status": _send_credit}
 
 
 async def _book_verification_credit(engine: LedgerEngine, transfer_id: uuid.UUID) -> None:

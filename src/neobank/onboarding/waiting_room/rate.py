@@ -42,7 +42,7 @@ _SPAN_MIN_S = 1.0
 # A long-polled ticket (GET with `wait_ms`) is re-read inside the bank instead: a quarter of its
 # ETA apart, every 10 s at most and 0.1 s at least, so the head hears of its admission within
 # about 0.1 s and the back of a long queue costs a few in-process reads a second, no requests
-# (at most 5 s: 600 reads/s for 3,000 people waiting, ~5% of the process in a surge).
+# (with 5 s at most, 3,000 people waiting cost 600 reads/s, ~5% of the process in a surge).
 RECHECK_ETA_FRACTION = 0.25
 RECHECK_MIN_S = 0.1
 RECHECK_MAX_S = 10.0

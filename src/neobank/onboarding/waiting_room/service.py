@@ -78,6 +78,11 @@ class WaitingRoom:
         # Set (and replaced) each time this process frees a slot: wakes the near-head waits.
         self._slot_freed = asyncio.Event()
 
+    @property
+    def shared(self) -> bool:
+        """Whether other processes see this room (Redis), or it lives in this process only."""
+        return not isinstance(self.store, MemoryStore)
+
     async def take_ticket(self, flow: str) -> Ticket:
         if flow not in FLOWS:
             raise UnknownFlow(f"unknown flow {flow!r}: the waiting room queues {sorted(FLOWS)}")
