@@ -289,3 +289,28 @@ async def test_a_parked_request_is_refused_when_its_wait_runs_out(
     assert shedder.parked == 0
     gate.set()
     assert (await holder).status_code == 201
+
+
+async def test_onboarding_requests_are_timed_from_arrival_for_the_waiting_room(
+    app: Any, client: httpx.AsyncClient
+) -> None:
+    shedder = shedder_of(app, wait_s=0.2)
+    timed: list[float] = []
+    shedder.on_onboarding_request = timed.append
+    shedder.signup_inflight_max = 1
+    gate = asyncio.Event()
+    holder = asyncio.create_task(
+        client.post(TICKETS, content=held({"flow": "signup"}, gate)(), headers=JSON)
+    )
+    await until(lambda: shedder.inflight == 1)
+    # Parked for its 0.2 s, then refused: the time it waited is what the room learns.
+    refused = await client.post("/v1/onboarding", json={})
+    assert_problem(refused, 503, "overloaded")
+    assert len(timed) == 1 and timed[0] >= 0.2
+    gate.set()
+    assert (await holder).status_code == 201  # a ticket: not admitted work, not timed
+    answered = await client.post("/v1/onboarding", json={})
+    assert_problem(answered, 400, "idempotency_key_required")  # answered, so timed too
+    await client.get("/v1/onboarding/00000000-0000-0000-0000-000000000000")  # a poll
+    await client.get("/healthz")
+    assert len(timed) == 2 and timed[1] < 0.2

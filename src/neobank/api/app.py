@@ -5,11 +5,13 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST
+from starlette.datastructures import State
 
 from neobank import __version__
 from neobank.agencies.client import build_agency_clients
@@ -83,6 +85,7 @@ def create_app(
         room = waiting_room or build_waiting_room(
             redis_url=settings.redis_url, signing_key=signing_key
         )
+        app.state.shedder.on_onboarding_request = partial(_time_onboarding, app.state)
         # A room only this process sees takes what workers without it report in their notices.
         changes = ChangeFeed(pool, None if room.shared else room)
         await changes.ensure_listening()
@@ -167,6 +170,11 @@ def _tune_garbage_collector() -> tuple[int, int, int]:
 def _restore_garbage_collector(thresholds: tuple[int, int, int]) -> None:
     gc.set_threshold(*thresholds)
     gc.unfreeze()
+
+
+def _time_onboarding(state: State, latency_s: float) -> None:
+    """An onboarding request's latency, for the room the app serves now (a test may swap it)."""
+    state.services.waiting_room.observe_onboarding_request(latency_s)
 
 
 def _workers_enabled(run_workers: bool | None) -> bool:

@@ -10,6 +10,11 @@ onboarding or a ticket with `wait_ms`) spend their time idle, waiting for a chan
 not count towards the in-flight total (else 150 people watching their identity checks, or
 thousands waiting in the queue, would shed every new sign-up) and have a cap of their own.
 
+The time each onboarding request (sign-up work of an admitted person) takes from its arrival
+here, parking included, to its answer or refusal goes to `shedder.on_onboarding_request`: the
+app hands it to the waiting room, whose admissions in this process follow it
+(waiting_room/process_limit.py), so that the room admits fewer people before requests are shed.
+
 Sign-up traffic and polls first *wait* (parked, not counted as in flight) up to
 `signup_wait_s` for a place before they are refused: a surge's momentary bursts then cost a
 little latency instead of a 503 (a launch-day run shed 83 requests at the threshold when
@@ -21,7 +26,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import time
 from collections import deque
+from collections.abc import Callable
 from enum import StrEnum
 
 import orjson
@@ -50,7 +57,8 @@ SIGNUP_WAIT_MAX_S = 2.0
 PARKED_MAX = 1_024  # requests waiting for a place; beyond it they are refused at once
 RETRY_AFTER_S = 1
 
-_SIGNUP_PREFIXES = ("/v1/waiting-room", "/v1/onboarding")
+_ONBOARDING_PREFIX = "/v1/onboarding"
+_SIGNUP_PREFIXES = ("/v1/waiting-room", _ONBOARDING_PREFIX)
 _EXEMPT = frozenset({"/healthz", "/readyz", "/metrics"})
 _WATCH = re.compile(rb"(?:^|&)wait_ms=0*[1-9]")
 _WATCHED_PREFIXES = ("/v1/onboarding/", "/v1/waiting-room/tickets/")
@@ -110,6 +118,8 @@ class LoadShedder:
         self.signup_wait_s = SIGNUP_WAIT_MAX_S
         self.parked_max = PARKED_MAX
         self._parked: deque[asyncio.Future[None]] = deque()
+        # Told each onboarding request's latency in seconds, from arrival (see the docstring).
+        self.on_onboarding_request: Callable[[float], None] | None = None
 
     @property
     def parked(self) -> int:
@@ -196,6 +206,24 @@ class PriorityShedding:
             # Past the long polls' cap: served as a plain poll (answered at once), not refused.
             traffic = Traffic.POLL
             scope = {**scope, "query_string": _without_wait(scope["query_string"])}
+        timed = self.shedder.on_onboarding_request
+        if (
+            timed is None
+            or traffic is not Traffic.SIGNUP
+            or not scope["path"].startswith(_ONBOARDING_PREFIX)
+        ):
+            await self._enter_and_serve(traffic, scope, receive, send)
+            return
+        started = time.perf_counter()
+        try:
+            await self._enter_and_serve(traffic, scope, receive, send)
+        finally:
+            timed(time.perf_counter() - started)
+
+    async def _enter_and_serve(
+        self, traffic: Traffic, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        """Take a place (parked for one if need be) and serve, or refuse with 503."""
         if not await self.shedder.enter(traffic):
             SHED_REQUESTS.labels(traffic.value).inc()
             await _refuse(send, self.shedder.retry_after(traffic))

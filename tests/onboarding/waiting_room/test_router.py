@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -57,6 +58,8 @@ async def test_tickets_wait_in_order_and_the_ops_view_counts_them(
         "waiting": 3,
         "active": 1,
         "limit": 1,
+        "shared_limit": 1,
+        "process_limit": None,  # no onboarding request served yet
         "admitted_total": 1,
         "tickets_total": 4,
         "admission_rate_per_s": 1.0,
@@ -100,3 +103,21 @@ async def test_the_routes_are_in_the_openapi_document(client: httpx.AsyncClient)
     paths = (await client.get("/openapi.json")).json()["paths"]
     assert {"post"} <= set(paths[TICKETS])
     assert "get" in paths[TICKETS + "/{ticket_id}"] and "get" in paths["/v1/waiting-room"]
+
+
+async def test_the_ops_view_shows_the_process_limit_once_onboarding_requests_were_timed(
+    app: Any, client: httpx.AsyncClient
+) -> None:
+    small_room(app, limit=20)
+    # A window of the onboarding requests' latency needs a second and 10 requests.
+    for _ in range(10):
+        refused = await client.post("/v1/onboarding", json={})
+        assert refused.status_code == 400  # answered (no idempotency key), and timed
+    assert (await client.get("/v1/waiting-room")).json()["process_limit"] is None
+    await asyncio.sleep(1.05)
+    await client.post("/v1/onboarding", json={})
+    stats = (await client.get("/v1/waiting-room")).json()
+    # Idle (no slot in use), so the process limit starts at the shared one and stays there.
+    assert stats["process_limit"] == stats["shared_limit"] == stats["limit"] == 20
+    exposed = (await client.get("/metrics")).text
+    assert "neobank_waiting_room_process_limit 20.0" in exposed

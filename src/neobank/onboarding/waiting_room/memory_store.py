@@ -45,7 +45,9 @@ class MemoryStore:
         self._tickets_total = 0
         self._admitted_total = 0
 
-    async def take(self, ticket_id: str, flow: str, jti: str, now: float) -> RoomView:
+    async def take(
+        self, ticket_id: str, flow: str, jti: str, now: float, *, cap: int | None = None
+    ) -> RoomView:
         async with self._lock:
             self._expire(now)
             if self._waiting() >= self._policy.waiting_max:
@@ -56,9 +58,9 @@ class MemoryStore:
             self._order.append(seq)
             self._by_seq[seq] = ticket_id
             self._seen[ticket_id] = now
-            return self._view(ticket_id, self._admit(now), now)
+            return self._view(ticket_id, self._admit(now, cap), now)
 
-    async def poll(self, ticket_id: str, now: float) -> RoomView | None:
+    async def poll(self, ticket_id: str, now: float, *, cap: int | None = None) -> RoomView | None:
         async with self._lock:
             self._expire(now)
             if ticket_id not in self._tickets:
@@ -66,7 +68,7 @@ class MemoryStore:
             if ticket_id in self._seen:
                 self._seen[ticket_id] = now
                 self._seen.move_to_end(ticket_id)
-            return self._view(ticket_id, self._admit(now), now)
+            return self._view(ticket_id, self._admit(now, cap), now)
 
     async def release(self, ticket_id: str, now: float) -> None:
         async with self._lock:
@@ -120,8 +122,9 @@ class MemoryStore:
                 break
             self._forget(ticket_id)
 
-    def _admit(self, now: float) -> int:
-        free = math.floor(self._limiter.limit) - len(self._active)
+    def _admit(self, now: float, cap: int | None) -> int:
+        limit = math.floor(self._limiter.limit)
+        free = (limit if cap is None else min(limit, cap)) - len(self._active)
         admitted = 0
         while admitted < free and self._waiting():
             seq = self._order[self._head]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge
 
-__all__ = ["ACTIVE", "ADMISSIONS", "LIMIT", "REFUSED_FULL", "TICKETS", "WAITING"]
+__all__ = ["ACTIVE", "ADMISSIONS", "LIMIT", "PROCESS_LIMIT", "REFUSED_FULL", "TICKETS", "WAITING"]
 
 WAITING = Gauge(
     "neobank_waiting_room_waiting",
@@ -19,8 +19,14 @@ ACTIVE = Gauge(
 )
 LIMIT = Gauge(
     "neobank_waiting_room_limit",
-    "Admitted sessions allowed at once (the adaptive concurrency limit)",
+    "Admitted sessions allowed at once (the adaptive concurrency limit, capped by the process's)",
     multiprocess_mode="livemostrecent",
+)
+PROCESS_LIMIT = Gauge(
+    "neobank_waiting_room_process_limit",
+    "This process's own cap on admitted sessions, from its onboarding requests' latency "
+    "(-1: none yet)",
+    multiprocess_mode="liveall",
 )
 ADMISSIONS = Counter("neobank_waiting_room_admissions_total", "Tickets admitted")
 TICKETS = Counter("neobank_waiting_room_tickets_total", "Tickets taken")

@@ -65,7 +65,8 @@ local function rate_sample()
 end
 """
 
-# ARGV[9..12]: mode ('take' or 'poll'), ticket id, flow, jti; ARGV[13]: waiting_max.
+# ARGV[9..12]: mode ('take' or 'poll'), ticket id, flow, jti; ARGV[13]: waiting_max;
+# ARGV[14]: the calling process's cap on the limit ('' for none).
 ENTER = (
     _PRELUDE
     + """
@@ -97,7 +98,9 @@ else
 end
 
 local limit = current_limit()
+local cap = tonumber(ARGV[14])
 local free = limit - redis.call('ZCARD', active)
+if cap and cap < limit then free = cap - redis.call('ZCARD', active) end
 local admitted = 0
 while free > 0 do
   local popped = redis.call('ZPOPMIN', queue, free)

@@ -81,15 +81,19 @@ class RedisStore:
         except RedisError as exc:
             raise WaitingRoomUnavailable(str(exc)) from exc
 
-    async def take(self, ticket_id: str, flow: str, jti: str, now: float) -> RoomView:
+    async def take(
+        self, ticket_id: str, flow: str, jti: str, now: float, *, cap: int | None = None
+    ) -> RoomView:
         args = [*self._args(now), "take", ticket_id, flow, jti, self._policy.waiting_max]
+        args.append("" if cap is None else cap)
         reply = await self._run(self._enter, self._keys, args)
         if reply[0] == "full":
             raise WaitingRoomFull(FULL_RETRY_AFTER_S)
         return self._view(ticket_id, reply, now)
 
-    async def poll(self, ticket_id: str, now: float) -> RoomView | None:
+    async def poll(self, ticket_id: str, now: float, *, cap: int | None = None) -> RoomView | None:
         args = [*self._args(now), "poll", ticket_id, "", "", self._policy.waiting_max]
+        args.append("" if cap is None else cap)
         reply = await self._run(self._enter, self._keys, args)
         return None if reply[0] == "missing" else self._view(ticket_id, reply, now)
 

@@ -66,18 +66,26 @@ class Admission:
 
 @dataclass(frozen=True)
 class WaitingRoomStats:
+    """`limit` is what admissions use: the shared limit (the identity check's turnaround
+    drives it), capped by this process's own (its onboarding requests' latency; None until
+    it has one)."""
+
     waiting: int
     active: int
     limit: int
     admitted_total: int
     tickets_total: int
     admission_rate_per_s: float
+    shared_limit: int
+    process_limit: int | None
 
     def to_json(self) -> dict[str, Any]:
         return {
             "waiting": self.waiting,
             "active": self.active,
             "limit": self.limit,
+            "shared_limit": self.shared_limit,
+            "process_limit": self.process_limit,
             "admitted_total": self.admitted_total,
             "tickets_total": self.tickets_total,
             "admission_rate_per_s": self.admission_rate_per_s,
@@ -104,6 +112,8 @@ class WaitingRoomStatsOut(BaseModel):
     waiting: int
     active: int
     limit: int
+    shared_limit: int
+    process_limit: int | None
     admitted_total: int
     tickets_total: int
     admission_rate_per_s: float

@@ -5,6 +5,8 @@ The limit's state lives in the store, so that in Redis mode every process shares
 gathers its own latency samples into windows (`observe`), and folds each finished window into
 the shared state by read, compute (Gradient2, limiter.py), compare-and-set; on a conflict it
 reads again. All processes' samples thus drive one limit, and admissions read that limit.
+Each process also caps it by a limit of its own, driven by the latency of the onboarding
+requests it serves (`observe_onboarding_request`, process_limit.py).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from neobank.onboarding.waiting_room.errors import (
 )
 from neobank.onboarding.waiting_room.limiter import Gradient2Config, SampleWindow, gradient2
 from neobank.onboarding.waiting_room.memory_store import MemoryStore
+from neobank.onboarding.waiting_room.process_limit import ProcessLimit
 from neobank.onboarding.waiting_room.rate import (
     POLL_AFTER_MAX_MS,
     eta_seconds,
@@ -77,6 +80,10 @@ class WaitingRoom:
         self._flush_task: asyncio.Task[None] | None = None
         # Set (and replaced) each time this process frees a slot: wakes the near-head waits.
         self._slot_freed = asyncio.Event()
+        self._process_limit = ProcessLimit(self._config, clock)
+        # The room as the last take or poll saw it (for the process limit's windows).
+        self._seen_active = 0
+        self._seen_limit = self._config.limit_initial
 
     @property
     def shared(self) -> bool:
@@ -89,7 +96,9 @@ class WaitingRoom:
         ticket_id = secrets.token_urlsafe(TICKET_ID_BYTES)
         jti = secrets.token_urlsafe(TICKET_ID_BYTES)
         try:
-            view = await self.store.take(ticket_id, flow, jti, self._clock())
+            view = await self.store.take(
+                ticket_id, flow, jti, self._clock(), cap=self._process_limit.cap()
+            )
         except WaitingRoomFull:
             metrics.REFUSED_FULL.inc()
             raise
@@ -100,7 +109,7 @@ class WaitingRoom:
         """The ticket as it stands now; polling it is also what admits the queue's head."""
         if not _TICKET_ID.fullmatch(ticket_id):
             raise TicketNotFound()
-        view = await self.store.poll(ticket_id, self._clock())
+        view = await self.store.poll(ticket_id, self._clock(), cap=self._process_limit.cap())
         if view is None:
             raise TicketNotFound()
         return self._ticket(view)
@@ -154,6 +163,15 @@ class WaitingRoom:
             return  # no loop here: `flush_samples()` folds it in later
         self._flush_task = loop.create_task(self._drain())
 
+    def observe_onboarding_request(self, latency_s: float) -> None:
+        """The latency of an onboarding request this process served (or refused), from its
+        arrival: it drives this process's own cap on admissions."""
+        self._process_limit.observe(
+            latency_s, active=self._seen_active, shared_limit=self._seen_limit
+        )
+        cap = self._process_limit.cap()
+        metrics.PROCESS_LIMIT.set(-1 if cap is None else cap)
+
     async def flush_samples(self) -> None:
         """Folds the finished sample windows into the shared limit (after any fold running)."""
         if self._flush_task is not None:
@@ -173,11 +191,15 @@ class WaitingRoom:
         stats = await self.store.stats(self._clock())
         metrics.WAITING.set(stats.waiting)
         metrics.ACTIVE.set(stats.active)
-        metrics.LIMIT.set(stats.limit)
+        cap = self._process_limit.cap()
+        limit = stats.limit if cap is None else min(stats.limit, cap)
+        metrics.LIMIT.set(limit)
         return WaitingRoomStats(
             waiting=stats.waiting,
             active=stats.active,
-            limit=stats.limit,
+            limit=limit,
+            shared_limit=stats.limit,
+            process_limit=cap,
             admitted_total=stats.admitted_total,
             tickets_total=stats.tickets_total,
             admission_rate_per_s=round(stats.rate.measured_per_s, 3),
@@ -204,9 +226,11 @@ class WaitingRoom:
         )
 
     def _ticket(self, view: RoomView) -> Ticket:
+        self._seen_active, self._seen_limit = view.active, view.limit
+        cap = self._process_limit.cap()
         metrics.WAITING.set(view.waiting)
         metrics.ACTIVE.set(view.active)
-        metrics.LIMIT.set(view.limit)
+        metrics.LIMIT.set(view.limit if cap is None else min(view.limit, cap))
         if view.admitted_now:
             metrics.ADMISSIONS.inc(view.admitted_now)
         stored = view.ticket

@@ -3,6 +3,7 @@
 A store does one atomic step per call. `take` and `poll` first free the slots whose TTL ran
 out, drop waiting tickets nobody polled for `ticket_idle_s`, then admit the oldest waiting
 tickets into the free slots (`floor(limit) - active`), and answer the ticket as it stands.
+A `cap` (the calling process's own limit, process_limit.py) lowers the limit for that step.
 """
 
 from __future__ import annotations
@@ -78,11 +79,13 @@ class StoreStats:
 
 
 class WaitingRoomStore(Protocol):
-    async def take(self, ticket_id: str, flow: str, jti: str, now: float) -> RoomView:
+    async def take(
+        self, ticket_id: str, flow: str, jti: str, now: float, *, cap: int | None = None
+    ) -> RoomView:
         """Queues a new ticket at the back (raises WaitingRoomFull past `waiting_max`)."""
         ...
 
-    async def poll(self, ticket_id: str, now: float) -> RoomView | None:
+    async def poll(self, ticket_id: str, now: float, *, cap: int | None = None) -> RoomView | None:
         """The ticket, after this step's admissions; None if unknown or dropped."""
         ...
 
