@@ -33,11 +33,11 @@ def launch_day(
     ),
     workers: int = typer.Option(1, min=1, max=64, help="API processes of the bank started."),
     job_processes: int = typer.Option(
-        0,
+        1,
         min=0,
         max=16,
-        help="Run the background jobs in this many `neobank worker` processes instead of "
-        "inside the API processes.",
+        help="Run the background jobs in this many `neobank worker` processes (0: inside the "
+        "API processes).",
     ),
     drain_timeout_s: float = typer.Option(
         600.0, min=1, help="After the last arrival, how long to wait for everyone to finish."

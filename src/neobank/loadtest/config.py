@@ -22,7 +22,9 @@ class LaunchDayConfig:
     identity_error_rate: float = 0.02
     unlimited: bool = False
     workers: int = 1
-    job_processes: int = 0  # > 0: jobs in `neobank worker` processes, not in the API's
+    # Jobs in this many `neobank worker` processes (0: inside the API processes). One apart
+    # leaves the API process's CPU to HTTP: 45-46/s against 37-39/s on one machine (BENCHMARKS).
+    job_processes: int = 1
     drain_timeout_s: float = 600.0
     database_url: str | None = None
     bank_url: str | None = None
