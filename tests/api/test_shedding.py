@@ -314,3 +314,44 @@ async def test_onboarding_requests_are_timed_from_arrival_for_the_waiting_room(
     await client.get("/v1/onboarding/00000000-0000-0000-0000-000000000000")  # a poll
     await client.get("/healthz")
     assert len(timed) == 2 and timed[1] < 0.2
+
+
+async def test_parked_requests_get_freed_places_in_arrival_order() -> None:
+    shedder = LoadShedder(signup_inflight_max=1, poll_inflight_max=2, inflight_max=4)
+    shedder.signup_wait_s = 5.0
+    assert shedder.try_enter(Traffic.SIGNUP)
+    served: list[int] = []
+
+    async def sign_up(n: int) -> None:
+        assert await shedder.enter(Traffic.SIGNUP)
+        served.append(n)
+
+    waiting = []
+    for n in range(3):
+        waiting.append(asyncio.create_task(sign_up(n)))
+        await until(lambda n=n: shedder.parked == n + 1)  # type: ignore[misc]
+    # A poll passes parked sign-ups (its threshold is higher) ...
+    assert shedder.try_enter(Traffic.POLL)
+    shedder.leave(Traffic.POLL)
+    for n in range(3):
+        shedder.leave(Traffic.SIGNUP)
+        # ... but a sign-up arriving as a place frees does not take it from the parked ones.
+        assert not shedder.try_enter(Traffic.SIGNUP)
+        await until(lambda n=n: served == list(range(n + 1)))  # type: ignore[misc]
+    await asyncio.gather(*waiting)
+    shedder.leave(Traffic.SIGNUP)
+    assert shedder.inflight == 0 and shedder.parked == 0
+
+
+async def test_a_parked_request_that_goes_away_gives_its_place_back() -> None:
+    shedder = LoadShedder(signup_inflight_max=1, poll_inflight_max=2, inflight_max=4)
+    shedder.signup_wait_s = 5.0
+    assert shedder.try_enter(Traffic.SIGNUP)
+    gone = asyncio.create_task(shedder.enter(Traffic.SIGNUP))
+    await until(lambda: shedder.parked == 1)
+    gone.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await gone
+    assert shedder.parked == 0
+    shedder.leave(Traffic.SIGNUP)
+    assert shedder.inflight == 0 and shedder.try_enter(Traffic.SIGNUP)

@@ -18,7 +18,12 @@ app hands it to the waiting room, whose admissions in this process follow it
 Sign-up traffic and polls first *wait* (parked, not counted as in flight) up to
 `signup_wait_s` for a place before they are refused: a surge's momentary bursts then cost a
 little latency instead of a 503 (a launch-day run shed 83 requests at the threshold when
-they were refused at once). Other traffic is never parked: it is admitted or refused.
+they were refused at once). They get places in arrival order: a freed place is handed to the
+longest-parked request of its class, and a newcomer queues behind the parked ones (a woken
+request that had to try again could be overtaken by newcomers and sent to the back). The wait
+is 5 s at most: a launch-day surge parks ticket requests for up to ~2 s while the process is
+at full CPU (docs/BENCHMARKS.md), and a parked request costs a future, not CPU. Other traffic
+is never parked.
 """
 
 from __future__ import annotations
@@ -53,7 +58,7 @@ POLL_INFLIGHT_MAX = 256
 INFLIGHT_MAX = 1_024
 WATCH_INFLIGHT_MAX = 4_096  # idle long polls: a coroutine and a socket each
 SIGNUP_RETRY_AFTER_S = 5
-SIGNUP_WAIT_MAX_S = 2.0
+SIGNUP_WAIT_MAX_S = 5.0
 PARKED_MAX = 1_024  # requests waiting for a place; beyond it they are refused at once
 RETRY_AFTER_S = 1
 
@@ -117,13 +122,17 @@ class LoadShedder:
         self.inflight_by_traffic = dict.fromkeys(Traffic, 0)
         self.signup_wait_s = SIGNUP_WAIT_MAX_S
         self.parked_max = PARKED_MAX
-        self._parked: deque[asyncio.Future[None]] = deque()
+        # Requests waiting for a place, per class, in arrival order (see `leave`).
+        self._parked: dict[Traffic, deque[asyncio.Future[None]]] = {
+            Traffic.POLL: deque(),
+            Traffic.SIGNUP: deque(),
+        }
         # Told each onboarding request's latency in seconds, from arrival (see the docstring).
         self.on_onboarding_request: Callable[[float], None] | None = None
 
     @property
     def parked(self) -> int:
-        return len(self._parked)
+        return sum(len(queue) for queue in self._parked.values())
 
     def threshold(self, traffic: Traffic) -> int:
         if traffic is Traffic.SIGNUP:
@@ -143,45 +152,60 @@ class LoadShedder:
                 return False
             self.inflight_by_traffic[traffic] += 1
             return True
-        if self.inflight >= self.threshold(traffic):
+        # A newcomer does not pass the requests of its class already waiting for a place.
+        if self.inflight >= self.threshold(traffic) or self._parked.get(traffic):
             return False
+        self._take(traffic)
+        return True
+
+    def _take(self, traffic: Traffic) -> None:
         self.inflight += 1
         self.inflight_by_traffic[traffic] += 1
-        return True
 
     async def enter(self, traffic: Traffic) -> bool:
         """Take a place, waiting for one (sign-up and polls only) up to `signup_wait_s`."""
         if self.try_enter(traffic):
             return True
-        if traffic in (Traffic.OTHER, Traffic.WATCH) or self.signup_wait_s <= 0:
+        if traffic not in self._parked or self.signup_wait_s <= 0:
             return False
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.signup_wait_s
-        while len(self._parked) < self.parked_max:
-            place: asyncio.Future[None] = loop.create_future()
-            self._parked.append(place)
-            try:
-                async with asyncio.timeout_at(deadline):
-                    await place
-            except TimeoutError:
-                with contextlib.suppress(ValueError):
-                    self._parked.remove(place)
+        if self.parked >= self.parked_max:
+            return False
+        place: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        queue = self._parked[traffic]
+        queue.append(place)
+        try:
+            async with asyncio.timeout(self.signup_wait_s):
+                await place
+        except BaseException as stopped:
+            if place.done() and not place.cancelled():
+                # Handed a place just as the wait ran out (keep it) or the request went away
+                # (give it back).
+                if isinstance(stopped, TimeoutError):
+                    return True
+                self.leave(traffic)
+                raise
+            with contextlib.suppress(ValueError):
+                queue.remove(place)
+            if isinstance(stopped, TimeoutError):
                 return False
-            if self.try_enter(traffic):
-                return True
-        return False
+            raise
+        return True  # `leave` handed this request its place
 
     def leave(self, traffic: Traffic) -> None:
         self.inflight_by_traffic[traffic] -= 1
         if traffic is Traffic.WATCH:
             return
         self.inflight -= 1
-        # Wake the longest-parked request (it tries again; it may lose to a new arrival).
-        while self._parked:
-            place = self._parked.popleft()
-            if not place.done():
-                place.set_result(None)
-                break
+        # Hand the freed places straight to the longest-parked requests (polls before sign-ups,
+        # as their thresholds rank them), so that a newcomer cannot take one first and send a
+        # woken request to the back of the queue: parked requests are served in arrival order.
+        for parked in (Traffic.POLL, Traffic.SIGNUP):
+            queue = self._parked[parked]
+            while queue and self.inflight < self.threshold(parked):
+                place = queue.popleft()
+                if not place.done():
+                    self._take(parked)
+                    place.set_result(None)
 
 
 class PriorityShedding:
