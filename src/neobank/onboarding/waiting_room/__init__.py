@@ -6,7 +6,8 @@ concurrency limit, and signed admission tokens.
     ticket = await room.take_ticket("signup")       # Ticket(status="waiting", position=...)
     ticket = await room.ticket(ticket.ticket_id)    # polls; admits the head when slots free
     admission = room.verify_admission(token)        # AdmissionTokenInvalid / ...Expired
-    room.observe(latency_s); await room.release(ticket_id)
+    room.observe(latency_s); await room.release(ticket_id)   # identity turnaround: shared limit
+    room.observe_onboarding_request(latency_s)      # this process's own cap (process_limit.py)
 
 Errors (WaitingRoomError): ticket_not_found 404, unknown_flow 422, admission_token_invalid 401,
 admission_token_expired 401, waiting_room_full 503, waiting_room_unavailable 503.
