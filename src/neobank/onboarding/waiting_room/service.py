@@ -192,7 +192,7 @@ class WaitingRoom:
         metrics.WAITING.set(stats.waiting)
         metrics.ACTIVE.set(stats.active)
         cap = self._process_limit.cap()
-        limit = stats.limit if cap is None else min(stats.limit, cap)
+        limit = self._in_force(stats.limit)
         metrics.LIMIT.set(limit)
         return WaitingRoomStats(
             waiting=stats.waiting,
@@ -225,12 +225,16 @@ class WaitingRoom:
             "waiting_room.limit_contended", attempts=LIMITER_CAS_ATTEMPTS_MAX, windows=len(windows)
         )
 
+    def _in_force(self, shared_limit: int) -> int:
+        """The limit admissions in this process use: the shared one, capped by this one's."""
+        cap = self._process_limit.cap()
+        return shared_limit if cap is None else min(shared_limit, cap)
+
     def _ticket(self, view: RoomView) -> Ticket:
         self._seen_active, self._seen_limit = view.active, view.limit
-        cap = self._process_limit.cap()
         metrics.WAITING.set(view.waiting)
         metrics.ACTIVE.set(view.active)
-        metrics.LIMIT.set(view.limit if cap is None else min(view.limit, cap))
+        metrics.LIMIT.set(self._in_force(view.limit))
         if view.admitted_now:
             metrics.ADMISSIONS.inc(view.admitted_now)
         stored = view.ticket
