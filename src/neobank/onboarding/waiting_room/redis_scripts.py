@@ -98,9 +98,10 @@ else
 end
 
 local limit = current_limit()
+local in_force = limit
 local cap = tonumber(ARGV[14])
-local free = limit - redis.call('ZCARD', active)
-if cap and cap < limit then free = cap - redis.call('ZCARD', active) end
+if cap and cap < limit then in_force = cap end
+local free = in_force - redis.call('ZCARD', active)
 local admitted = 0
 while free > 0 do
   local popped = redis.call('ZPOPMIN', queue, free)

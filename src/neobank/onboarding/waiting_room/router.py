@@ -74,5 +74,8 @@ async def get_ticket(
 
 @router.get("/v1/waiting-room", response_model=WaitingRoomStatsOut, tags=["operations"])
 async def waiting_room_stats(caller: Ops, services: ServicesDep) -> FastJSON:
-    """Ops: the queue's length, the admitted sessions, the limit and the admission rate."""
+    """Ops: the queue's length, the admitted sessions, the limit in force (`limit`: the
+    `shared_limit` that the identity check's turnaround drives, capped by `process_limit`,
+    this process's own from its onboarding requests' latency, null until it has one) and the
+    admission rate."""
     return FastJSON((await _room(services).stats()).to_json())
