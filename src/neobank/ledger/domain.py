@@ -9,7 +9,7 @@ The value types live in `neobank.ledger.values` and are re-exported here.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from neobank.ledger.rules import (
@@ -30,6 +30,7 @@ from neobank.ledger.values import (
     AccountFlags,
     AccountState,
     BatchOutcome,
+    Counters,
     ItemOutcome,
     JournalEntry,
     PendingState,
@@ -66,18 +67,7 @@ def touched_account_ids(chains: Iterable[Iterable[TransferSpec]]) -> set[UUID]:
     return ids
 
 
-def _counters(account: AccountState) -> tuple[int, int, int, int, int, date | None]:
-    return (
-        account.debits_posted,
-        account.credits_posted,
-        account.debits_pending,
-        account.credits_pending,
-        account.debits_today,
-        account.debits_today_date,
-    )
-
-
-def _restore(account: AccountState, saved: tuple[int, int, int, int, int, date | None]) -> None:
+def _restore(account: AccountState, saved: Counters) -> None:
     (
         account.debits_posted,
         account.credits_posted,
@@ -119,7 +109,7 @@ class _Batch:
             return ItemOutcome(OK) if code is OK else ItemOutcome(code, 0)
         accounts = self.accounts
         saved_accounts = [
-            (accounts[i], _counters(accounts[i]))
+            (accounts[i], accounts[i].counters())
             for i in touched_account_ids([chain])
             if i in accounts
         ]

@@ -27,8 +27,14 @@ from neobank.errors import NeobankError
 from neobank.events.outbox import EventRow, add_events
 from neobank.idempotency.service import Claim, StoredAnswer, add_answers, claim_many, fetch_answer
 from neobank.ledger import store
-from neobank.ledger.domain import ItemOutcome, apply_batch, touched_account_ids
+from neobank.ledger.domain import (
+    ItemOutcome,
+    TransferSpec,
+    apply_batch,
+    touched_account_ids,
+)
 from neobank.ledger.errors import LedgerUnavailable
+from neobank.ledger.forecast import Forecast, Turn, expected_fields
 from neobank.ledger.submission import Answer, Rendered, RowPart, RowWriter, Submission
 from neobank.observability import metrics
 
@@ -41,7 +47,7 @@ BATCH_TRANSFERS_MAX = 16_384
 # At most this many submissions wait in the queue; beyond it requests are refused (503).
 QUEUE_DEPTH_MAX = 100_000
 # Batches one process applies at once, each in its own transaction.
-BATCHES_IN_FLIGHT_MAX = 2
+BATCHES_IN_FLIGHT_MAX = 3
 # A transaction that deadlocks or collides with another process is retried this many times.
 BATCH_ATTEMPTS_MAX = 5
 
@@ -70,6 +76,7 @@ class LedgerEngine:
         # the database and this process work at the same time.
         self._slots = asyncio.Semaphore(batches_in_flight_max)
         self._in_flight: set[asyncio.Task[None]] = set()
+        self._forecast = Forecast()
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="ledger-engine")
@@ -164,7 +171,10 @@ class LedgerEngine:
             reraise=True,
         ):
             with attempt:
-                results = await self._commit(batch)
+                try:
+                    results = await self._commit(batch, forecast=True)
+                except _ForecastMissed:
+                    results = await self._commit(batch, forecast=False)
         for sub, result in zip(batch, results, strict=True):
             if sub.future.done():
                 continue
@@ -173,41 +183,113 @@ class LedgerEngine:
             else:
                 sub.future.set_result(result)
 
-    async def _commit(self, batch: list[Submission]) -> list[Answer | NeobankError]:
+    async def _commit(
+        self, batch: list[Submission], *, forecast: bool
+    ) -> list[Answer | NeobankError]:
         started = time.perf_counter()
-        async with self._pool.acquire() as conn, conn.transaction():
-            live = await _claim(conn, batch)
-            chains = [chain for sub in live for chain in sub.chains]
-            transfer_ids = [t.id for c in chains for t in c]
-            accounts = (
-                await store.lock_accounts(conn, sorted(touched_account_ids(chains)))
-                if transfer_ids
-                else {}
-            )
-            # Read the clock once the locks are held, so that expiry and the daily limit are
-            # judged at the time the batch really applies, and created_at follows lock order.
-            now = datetime.now(UTC)
-            existing, pendings = (
-                await store.load_for_batch(
-                    conn, transfer_ids, [t.pending_id for c in chains for t in c if t.pending_id]
-                )
-                if transfer_ids
-                else ({}, {})
-            )
-            outcome = apply_batch(chains, accounts, pendings, existing, now)
-            # The ledger's writes, the answers and the events: one statement, one round trip.
-            statement = WriteStatement()
-            store.add_ledger_writes(statement, outcome, now)
-            by_sub, writes = self._render_results(statement, live, outcome.items, now)
-            await statement.execute(conn)
-            for writer, rows in writes.items():
-                await writer(conn, rows)
-            for sub in batch:
-                if id(sub) not in by_sub:
-                    by_sub[id(sub)] = await _replay(conn, sub)
+        turn = self._forecast.turn()
+        # Posts and voids read their pending transfers under the accounts' locks.
+        forecast = (
+            forecast
+            and not any(t.pending_id for sub in batch for c in sub.chains for t in c)
+            and self._forecast.ready()
+        )
+        try:
+            if forecast:
+                await turn.wait_before("applied")
+            async with self._pool.acquire() as conn, conn.transaction():
+                live = await _claim(conn, batch)
+                chains = [chain for sub in live for chain in sub.chains]
+                if forecast:
+                    by_sub = await self._commit_forecast(conn, live, chains, turn)
+                else:
+                    by_sub = await self._commit_locked(conn, live, chains, turn)
+                for sub in batch:
+                    if id(sub) not in by_sub:
+                        by_sub[id(sub)] = await _replay(conn, sub)
+        except BaseException:
+            self._forecast.forget()  # what this batch left to the forecast never came to be
+            raise
+        finally:
+            turn.end()
         metrics.LEDGER_COMMIT_SECONDS.observe(time.perf_counter() - started)
         metrics.LEDGER_BATCH_TRANSFERS.observe(len(chains))
         return [by_sub[id(sub)] for sub in batch]
+
+    async def _commit_locked(
+        self,
+        conn: asyncpg.Connection,
+        live: list[Submission],
+        chains: list[list[TransferSpec]],
+        turn: Turn,
+    ) -> dict[int, Answer | NeobankError]:
+        """Lock the accounts, read them and the batch's transfers, apply, write."""
+        transfer_ids = [t.id for c in chains for t in c]
+        accounts = (
+            await store.lock_accounts(conn, sorted(touched_account_ids(chains)))
+            if transfer_ids
+            else {}
+        )
+        turn.passed("locked")
+        # Read the clock once the locks are held, so that expiry and the daily limit are
+        # judged at the time the batch really applies, and created_at follows lock order.
+        now = datetime.now(UTC)
+        pending_ids = [t.pending_id for c in chains for t in c if t.pending_id]
+        existing, pendings = (
+            await store.load_for_batch(conn, transfer_ids, pending_ids)
+            if transfer_ids
+            else ({}, {})
+        )
+        outcome = apply_batch(chains, accounts, pendings, existing, now)
+        self._forecast.remember(accounts.values())
+        turn.passed("applied")
+        # The ledger's writes, the answers and the events: one statement, one round trip.
+        statement = WriteStatement()
+        store.add_ledger_writes(statement, outcome, now)
+        by_sub, writes = self._render_results(statement, live, outcome.items, now)
+        await statement.execute(conn)
+        turn.passed("written")
+        for writer, rows in writes.items():
+            await writer(conn, rows)
+        return by_sub
+
+    async def _commit_forecast(
+        self,
+        conn: asyncpg.Connection,
+        live: list[Submission],
+        chains: list[list[TransferSpec]],
+        turn: Turn,
+    ) -> dict[int, Answer | NeobankError]:
+        """Apply against the forecast, write without account locks, then lock the accounts
+        and update them only if they hold what was forecast (`neobank.ledger.forecast`)."""
+        transfer_ids = [t.id for c in chains for t in c]
+        accounts, unknown = self._forecast.states(sorted(touched_account_ids(chains)))
+        if unknown:
+            accounts.update(await store.read_accounts(conn, unknown))
+        existing, _ = await store.load_for_batch(conn, transfer_ids, [])
+        expected = {account_id: expected_fields(s) for account_id, s in accounts.items()}
+        now = datetime.now(UTC)
+        outcome = apply_batch(chains, accounts, {}, existing, now)
+        self._forecast.remember(accounts.values())
+        turn.passed("applied")
+        statement = WriteStatement()
+        store.add_ledger_writes(statement, outcome, now, accounts=False)
+        by_sub, writes = self._render_results(statement, live, outcome.items, now)
+        await turn.wait_before("written")
+        await statement.execute(conn)
+        turn.passed("written")
+        for writer, rows in writes.items():
+            await writer(conn, rows)
+        await turn.wait_before("locked")
+        held = await store.lock_and_update_as_forecast(conn, expected, accounts)
+        turn.passed("locked")
+        if not held:
+            self._forecast.miss()
+            metrics.LEDGER_FORECAST_BATCHES.labels("miss").inc()
+            raise _ForecastMissed
+        self._forecast.hit()
+        metrics.LEDGER_FORECAST_BATCHES.labels("hit").inc()
+        return by_sub
 
     def _render_results(
         self,
@@ -241,6 +323,10 @@ class LedgerEngine:
         for part, rows in parts.items():
             part(statement, rows)
         return by_sub, writes
+
+
+class _ForecastMissed(Exception):
+    """A forecast batch found an account not as forecast: it rolled back, to run locked."""
 
 
 def _fail(batch: Sequence[Submission], exc: BaseException) -> None:

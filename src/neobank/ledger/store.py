@@ -28,6 +28,8 @@ __all__ = [
     "load_for_batch",
     "load_pendings",
     "lock_accounts",
+    "lock_and_update_as_forecast",
+    "read_accounts",
     "set_overdraft_limit",
 ]
 
@@ -78,6 +80,14 @@ async def lock_accounts(
     return {row["id"]: account_from_row(row) for row in rows}
 
 
+async def read_accounts(
+    conn: asyncpg.Connection, account_ids: Sequence[UUID]
+) -> dict[UUID, AccountState]:
+    """The accounts as last committed, without a lock (a forecast batch checks them later)."""
+    rows = await conn.fetch(f"SELECT * FROM ledger_accounts WHERE id {in_ids()}", list(account_ids))
+    return {row["id"]: account_from_row(row) for row in rows}
+
+
 LOAD_FOR_BATCH_SQL = f"""
 SELECT false AS pending, {_TRANSFER_COLUMNS}, NULL::timestamptz AS expires_at,
        NULL::boolean AS resolved
@@ -118,12 +128,16 @@ async def load_pendings(
     return (await load_for_batch(conn, [], pending_ids))[1]
 
 
-def add_ledger_writes(statement: WriteStatement, outcome: BatchOutcome, now: datetime) -> None:
-    """Add a batch's writes to one statement: its transfers, its journal entries, and each
-    touched account once. The statement triggers see all of them at the statement's end."""
+def add_ledger_writes(
+    statement: WriteStatement, outcome: BatchOutcome, now: datetime, *, accounts: bool = True
+) -> None:
+    """Add a batch's writes to one statement: its transfers, its journal entries, and (unless
+    `accounts` is False: a forecast batch updates them apart, under its locks) each touched
+    account once. The statement triggers see all of them at the statement's end."""
     _add_transfers(statement, outcome.transfers, now)
     _add_journal(statement, outcome.journal, now)
-    _add_account_updates(statement, list(outcome.touched.values()))
+    if accounts:
+        _add_account_updates(statement, list(outcome.touched.values()))
 
 
 def _add_transfers(
@@ -202,6 +216,61 @@ def _add_account_updates(statement: WriteStatement, accounts: Sequence[AccountSt
         WHERE a.id = u.id
         """
     )
+
+
+# Locks the accounts in id order, checks that every one of them holds what the forecast
+# expected, and only if all do, writes the new counters of those that changed. Returns how
+# many matched (all of them, or the statement changed nothing). The UPDATE re-reads each
+# row's latest committed version (READ COMMITTED), the one the lock returned.
+_UPDATE_AS_FORECAST_SQL = f"""
+WITH u AS MATERIALIZED (
+    SELECT * FROM unnest($1::uuid[], $2::boolean[], $3::int[], $4::bigint[], $5::bigint[],
+        $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::date[],
+        $12::bigint[], $13::bigint[], $14::bigint[], $15::bigint[], $16::bigint[],
+        $17::date[])
+        AS u(id, changed, f, dl, ol, dp0, cp0, dpe0, cpe0, dt0, dtd0, dp, cp, dpe, cpe, dt, dtd)
+), locked AS MATERIALIZED (
+    SELECT * FROM ledger_accounts WHERE id {in_ids()} ORDER BY id FOR UPDATE
+), checked AS (
+    SELECT count(*) AS n FROM locked l JOIN u ON u.id = l.id
+    WHERE l.flags = u.f AND l.daily_debit_limit IS NOT DISTINCT FROM u.dl
+      AND l.overdraft_limit = u.ol
+      AND l.debits_posted = u.dp0 AND l.credits_posted = u.cp0
+      AND l.debits_pending = u.dpe0 AND l.credits_pending = u.cpe0
+      AND l.debits_today = u.dt0 AND l.debits_today_date IS NOT DISTINCT FROM u.dtd0
+), updated AS (  -- runs whether or not it is read, like every data-modifying CTE
+    UPDATE ledger_accounts a SET
+        debits_posted = u.dp, credits_posted = u.cp,
+        debits_pending = u.dpe, credits_pending = u.cpe,
+        debits_today = u.dt, debits_today_date = u.dtd
+    FROM u WHERE a.id = u.id AND u.changed
+        AND (SELECT n FROM checked) = cardinality($1::uuid[])
+    RETURNING 1
+)
+SELECT n FROM checked
+"""
+
+
+async def lock_and_update_as_forecast(
+    conn: asyncpg.Connection,
+    expected: dict[UUID, tuple[Any, ...]],
+    after: dict[UUID, AccountState],
+) -> bool:
+    """Lock the accounts a forecast batch read (`expected`: their fields as forecast, see
+    `neobank.ledger.forecast`), and write `after`'s counters if every account still holds
+    what was expected. False (and nothing written) if any does not."""
+    if not expected:
+        return True
+    ids = sorted(expected)
+    columns: list[list[Any]] = [[] for _ in range(16)]
+    for account_id in ids:
+        new = after[account_id].counters()
+        before = expected[account_id]
+        row = (new != before[3:], *before, *new)
+        for column, value in zip(columns, row, strict=True):
+            column.append(value)
+    checked = await conn.fetchval(_UPDATE_AS_FORECAST_SQL, ids, *columns)
+    return bool(checked == len(ids))
 
 
 async def create_account(

@@ -78,6 +78,10 @@ class ResultCode(enum.StrEnum):
     LINKED_EVENT_FAILED = "linked_event_failed"
 
 
+# An account's counters, in the order of `AccountState.counters`.
+Counters = tuple[int, int, int, int, int, date | None]
+
+
 @dataclass
 class AccountState:
     """An account's counters as they stand during a batch (mutated as transfers apply)."""
@@ -96,6 +100,17 @@ class AccountState:
     # How far debits may exceed credits on a DEBITS_MUST_NOT_EXCEED_CREDITS account: the
     # credit limit of an overdraft line (a "minus account"); 0 everywhere else.
     overdraft_limit: int = 0
+
+    def counters(self) -> Counters:
+        """What a batch changes: the posted and pending sums and the day's debits."""
+        return (
+            self.debits_posted,
+            self.credits_posted,
+            self.debits_pending,
+            self.credits_pending,
+            self.debits_today,
+            self.debits_today_date,
+        )
 
     @property
     def net_posted(self) -> int:

@@ -18,6 +18,7 @@ __all__ = [
     "HTTP_SECONDS",
     "LEDGER_BATCH_TRANSFERS",
     "LEDGER_COMMIT_SECONDS",
+    "LEDGER_FORECAST_BATCHES",
     "LEDGER_QUEUE_DEPTH",
     "LEDGER_REJECTED",
     "render_metrics",
@@ -41,6 +42,12 @@ LEDGER_COMMIT_SECONDS = Histogram(
     "neobank_ledger_commit_seconds",
     "Time to apply and commit one ledger batch",
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)
+LEDGER_FORECAST_BATCHES = Counter(
+    "neobank_ledger_forecast_batches_total",
+    "Ledger batches applied against the forecast states: hit (committed as forecast) or miss "
+    "(an account differed under the lock; the batch ran again locked)",
+    ["result"],
 )
 LEDGER_QUEUE_DEPTH = Gauge(
     "neobank_ledger_queue_depth",

@@ -1,0 +1,182 @@
+"""Forecast batches: applied against the states the batches before them leave, written
+without account locks, committed only if every account held what was forecast."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import uuid
+
+import asyncpg
+from prometheus_client import REGISTRY
+
+from neobank.db.pool import create_pool
+from neobank.ledger import store
+from neobank.ledger.domain import AccountFlags, AccountState, ResultCode
+from neobank.ledger.engine import LedgerEngine
+from neobank.ledger.forecast import REST_BATCHES_MAX, Forecast, Turn
+from tests.ledger.conftest import LIMITED, counters, open_accounts, submit
+from tests.ledger.fake import transfer
+from tests.ledger.test_engine import assert_books
+
+
+def forecast_batches(result: str) -> float:
+    value = REGISTRY.get_sample_value("neobank_ledger_forecast_batches_total", {"result": result})
+    return value or 0.0
+
+
+async def journal_runs_in_order(db: asyncpg.Connection) -> None:
+    """Along each account's journal, in sequence order, every entry's balance follows from
+    the one before (the check reads the latest balance as the highest sequence number)."""
+    rows = await db.fetch(
+        "SELECT account_id, side, amount, balance_after FROM journal_entries "
+        "ORDER BY account_id, seq"
+    )
+    balance: dict[uuid.UUID, int] = {}
+    for r in rows:
+        # balance_after is the account's credits minus debits posted.
+        sign = 1 if r["side"] == "C" else -1
+        balance[r["account_id"]] = balance.get(r["account_id"], 0) + sign * r["amount"]
+        assert r["balance_after"] == balance[r["account_id"]], dict(r)
+
+
+async def test_concurrent_batches_run_as_forecast_and_keep_the_books(
+    engine: LedgerEngine, db: asyncpg.Connection
+) -> None:
+    ids = await open_accounts(db, 0, *[LIMITED] * 6)
+    cash, customers = ids[0], ids[1:]
+    await submit(engine, *[[transfer(cash, c, 10_000)] for c in customers])
+    hits = forecast_batches("hit")
+    rng = random.Random(3)
+    requests = []
+    for _ in range(300):
+        debit, credit = rng.sample(customers, 2)
+        requests.append(submit(engine, [transfer(debit, credit, rng.randint(1, 4_000))]))
+    outcomes = [o for out in await asyncio.gather(*requests) for o in out]
+    codes = {o.code for o in outcomes}
+    assert codes <= {ResultCode.OK, ResultCode.INSUFFICIENT_FUNDS} and ResultCode.OK in codes
+    assert forecast_batches("hit") > hits
+    await assert_books(db)
+    await journal_runs_in_order(db)
+
+
+async def test_big_forecast_batches_number_their_journal_in_the_order_balances_change(
+    pool: asyncpg.Pool, db: asyncpg.Connection
+) -> None:
+    """Each batch writes its journal while the one after it applies: without waiting for
+    the batch before it, the next one's entries would be numbered among its entries."""
+    engine = LedgerEngine(pool, batch_transfers_max=2_000)
+    await engine.start()
+    try:
+        ids = await open_accounts(db, 0, *[LIMITED] * 4)
+        cash, customers = ids[0], ids[1:]
+        await submit(engine, *[[transfer(cash, c, 10**9)] for c in customers])
+        rng = random.Random(5)
+        batches = [
+            [[transfer(*rng.sample(customers, 2), rng.randint(1, 100))] for _ in range(2_000)]
+            for _ in range(4)
+        ]
+        outcomes = await asyncio.gather(*(submit(engine, *chains) for chains in batches))
+        assert {o.code for out in outcomes for o in out} == {ResultCode.OK}
+        await journal_runs_in_order(db)
+        await assert_books(db)
+    finally:
+        await engine.stop()
+
+
+async def test_an_account_changed_behind_the_forecast_is_caught_under_the_lock(
+    engine: LedgerEngine, db: asyncpg.Connection
+) -> None:
+    cash, customer = await open_accounts(db, 0, LIMITED)
+    assert [o.code for o in await submit(engine, [transfer(cash, customer, 500)])] == [
+        ResultCode.OK
+    ]
+    # The engine's forecast now holds the customer's account as open; close it behind it.
+    await store.set_account_flags(db, customer, int(AccountFlags.CLOSED), 0)
+    misses = forecast_batches("miss")
+    outcomes = await submit(engine, [transfer(customer, cash, 100)])
+    assert [o.code for o in outcomes] == [ResultCode.ACCOUNT_CLOSED]
+    assert forecast_batches("miss") == misses + 1
+    assert await counters(db, customer) == [0, 500, 0, 0]
+    await assert_books(db)
+
+
+async def test_two_engines_moving_the_same_accounts_never_commit_a_stale_forecast(
+    database_url: str, db: asyncpg.Connection
+) -> None:
+    """Two "processes": each one's forecast goes stale whenever the other moves money."""
+    pools = [await create_pool(database_url, min_size=1, max_size=3) for _ in range(2)]
+    engines = [LedgerEngine(p, batch_transfers_max=4) for p in pools]
+    try:
+        for engine in engines:
+            await engine.start()
+        ids = await open_accounts(db, 0, *[LIMITED] * 4)
+        cash, customers = ids[0], ids[1:]
+        await submit(engines[0], *[[transfer(cash, c, 1_000)] for c in customers])
+        rng = random.Random(11)
+        requests = []
+        for n in range(240):
+            debit, credit = rng.sample(customers, 2)
+            amount = rng.randint(1, 600)
+            requests.append(submit(engines[n % 2], [transfer(debit, credit, amount)]))
+        outcomes = [o for out in await asyncio.gather(*requests) for o in out]
+        assert {o.code for o in outcomes} <= {ResultCode.OK, ResultCode.INSUFFICIENT_FUNDS}
+        # Money is conserved and no limited account went below zero, whichever path ran.
+        balances = [(await counters(db, c))[1] - (await counters(db, c))[0] for c in customers]
+        assert sum(balances) == 4_000 and min(balances) >= 0
+        await assert_books(db)
+        await journal_runs_in_order(db)
+    finally:
+        for engine in engines:
+            await engine.stop()
+        for p in pools:
+            await p.close()
+
+
+def _state(credits: int) -> AccountState:
+    return AccountState(uuid.uuid4(), "KRW", 2000, 0, credits_posted=credits)
+
+
+def test_the_forecast_hands_out_copies_and_names_what_it_does_not_know() -> None:
+    forecast = Forecast()
+    known = _state(100)
+    forecast.remember([known])
+    stranger = uuid.uuid4()
+    states, unknown = forecast.states([known.id, stranger])
+    assert unknown == [stranger]
+    states[known.id].credits_posted += 50
+    assert forecast.states([known.id])[0][known.id].credits_posted == 100
+
+
+def test_after_a_miss_the_forecast_forgets_and_rests_longer_each_time() -> None:
+    forecast = Forecast()
+    account = _state(100)
+    rests = []
+    for _ in range(9):
+        forecast.remember([account])
+        forecast.miss()
+        assert forecast.states([account.id])[1] == [account.id]
+        rest = 0
+        while not forecast.ready():
+            rest += 1
+        rests.append(rest)
+    assert rests == [1, 2, 4, 8, 16, 32, 64, REST_BATCHES_MAX, REST_BATCHES_MAX]
+    forecast.hit()
+    forecast.miss()
+    assert not forecast.ready() and forecast.ready()
+
+
+async def test_turns_wait_for_the_turn_before_them_step_by_step() -> None:
+    forecast = Forecast()
+    first, second = forecast.turn(), forecast.turn()
+    waiting = asyncio.create_task(second.wait_before("written"))
+    first.passed("applied")
+    await asyncio.sleep(0)
+    assert not waiting.done()
+    first.passed("written")
+    await asyncio.wait_for(waiting, 1)
+    # A batch that ends (failed or not) releases every step of the turn after it.
+    third = forecast.turn()
+    second.end()
+    await asyncio.wait_for(third.wait_before("locked"), 1)
+    assert isinstance(Turn(None), Turn)
