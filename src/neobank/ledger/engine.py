@@ -187,7 +187,6 @@ class LedgerEngine:
         self, batch: list[Submission], *, forecast: bool
     ) -> list[Answer | NeobankError]:
         started = time.perf_counter()
-        turn = self._forecast.turn()
         # Posts and voids read their pending transfers under the accounts' locks.
         forecast = (
             forecast
@@ -195,23 +194,26 @@ class LedgerEngine:
             and self._forecast.ready()
         )
         try:
-            if forecast:
-                await turn.wait_before("applied")
-            async with self._pool.acquire() as conn, conn.transaction():
-                live = await _claim(conn, batch)
-                chains = [chain for sub in live for chain in sub.chains]
-                if forecast:
-                    by_sub = await self._commit_forecast(conn, live, chains, turn)
-                else:
-                    by_sub = await self._commit_locked(conn, live, chains, turn)
-                for sub in batch:
-                    if id(sub) not in by_sub:
-                        by_sub[id(sub)] = await _replay(conn, sub)
+            async with self._pool.acquire() as conn:
+                # A batch takes its turn with a connection in hand: none ever waits for a
+                # batch before it that is still waiting for a connection.
+                turn = self._forecast.turn()
+                try:
+                    async with conn.transaction():
+                        live = await _claim(conn, batch)
+                        chains = [chain for sub in live for chain in sub.chains]
+                        if forecast:
+                            by_sub = await self._commit_forecast(conn, live, chains, turn)
+                        else:
+                            by_sub = await self._commit_locked(conn, live, chains, turn)
+                        for sub in batch:
+                            if id(sub) not in by_sub:
+                                by_sub[id(sub)] = await _replay(conn, sub)
+                finally:
+                    turn.end()
         except BaseException:
             self._forecast.forget()  # what this batch left to the forecast never came to be
             raise
-        finally:
-            turn.end()
         metrics.LEDGER_COMMIT_SECONDS.observe(time.perf_counter() - started)
         metrics.LEDGER_BATCH_TRANSFERS.observe(len(chains))
         return [by_sub[id(sub)] for sub in batch]
@@ -263,10 +265,11 @@ class LedgerEngine:
         """Apply against the forecast, write without account locks, then lock the accounts
         and update them only if they hold what was forecast (`neobank.ledger.forecast`)."""
         transfer_ids = [t.id for c in chains for t in c]
+        existing, _ = await store.load_for_batch(conn, transfer_ids, [])
+        await turn.wait_before("applied")
         accounts, unknown = self._forecast.states(sorted(touched_account_ids(chains)))
         if unknown:
             accounts.update(await store.read_accounts(conn, unknown))
-        existing, _ = await store.load_for_batch(conn, transfer_ids, [])
         expected = {account_id: expected_fields(s) for account_id, s in accounts.items()}
         now = datetime.now(UTC)
         outcome = apply_batch(chains, accounts, {}, existing, now)
