@@ -57,10 +57,26 @@ async def test_each_item_stands_alone_and_results_keep_input_order(
     # a: 10 000 - 5 100 + 1 000 - 4 900 = 1 000; b: 5 000 - 1 100 + 4 800 = 8 700
     assert await bank.balance(a["id"]) == 1_000
     assert await bank.balance(b["id"]) == 8_700
-    posted = [e for e in await events(db, "transfer.posted") if e["kind"] == "internal"]
-    assert sorted(e["id"] for e in posted) == sorted(items[i]["id"] for i in (0, 5, 6))
-    assert all(e["fee"]["amount"] == 100 for e in posted)
-    assert [e["id"] for e in await events(db, "transfer.rejected")] == [items[1]["id"]]
+    # One event for the batch: its posted items and the ledger's refusals, as rows.
+    assert [e for e in await events(db, "transfer.posted") if e["kind"] == "internal"] == []
+    (event,) = await events(db, "transfer.batch_applied")
+    posted = [dict(zip(event["columns"], row, strict=True)) for row in event["posted"]]
+    assert [p["id"] for p in posted] == [items[i]["id"] for i in (0, 5, 6)]
+    assert posted[0] | {"id": None} == {
+        "id": None,
+        "from_account_id": a["id"],
+        "to_account_id": b["id"],
+        "amount": 5_000,
+        "currency": KRW,
+        "memo": "first",
+        "fee_amount": 100,
+        "fee_waived_amount": 0,
+        "fee_gross": 100,
+        "promotion_id": None,
+    }
+    rejected = [dict(zip(event["rejected_columns"], r, strict=True)) for r in event["rejected"]]
+    assert [(r["id"], r["code"]) for r in rejected] == [(items[1]["id"], "insufficient_funds")]
+    assert await events(db, "transfer.rejected") == []
     fetched = await bank.client.get(f"/v1/transfers/{items[0]['id']}")
     assert (fetched.json()["memo"], fetched.json()["fee"]["amount"]) == ("first", 100)
     assert (await bank.check())["balanced"] is True

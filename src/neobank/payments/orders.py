@@ -118,6 +118,21 @@ class PaymentOrder:
             payload["promotion_id"] = str(self.fee.promotion.id)
         return EventRow("transfer.posted", "transfer", str(self.id), payload)
 
+    def event_row(self) -> list[Any]:
+        """The order as a row of a batch's event (`neobank.payments.batch_event`)."""
+        return [
+            str(self.id),
+            str(self.from_account_id) if self.from_account_id else None,
+            str(self.to_account_id),
+            self.amount,
+            self.currency,
+            self.memo,
+            self.fee.charged,
+            self.fee.waived,
+            self.fee.gross,
+            str(self.fee.promotion.id) if self.fee.promotion else None,
+        ]
+
     def rejected_event(self, code: str) -> EventRow:
         return EventRow(
             "transfer.rejected",

@@ -18,6 +18,7 @@ from neobank.deposits.service import account_owners
 from neobank.idempotency import Claim, StoredAnswer
 from neobank.ledger.domain import ItemOutcome, ResultCode
 from neobank.ledger.engine import Answer, Rendered, Submission
+from neobank.payments.batch_event import batch_applied_event
 from neobank.payments.errors import (
     CurrencyMismatch,
     PaymentAccountNotFound,
@@ -158,17 +159,21 @@ async def submit_batch(deps: PaymentDeps, body: BatchIn, claim: Claim) -> Answer
         ]
         rendered = Rendered(StoredAnswer(200, {"results": results}))
         created_at = at.isoformat()  # once, not per item
+        posted: list[list[Any]] = []
+        rejected: list[list[Any]] = []
         for (index, order), outcome in zip(orders, outcomes, strict=True):
             if outcome.code is ResultCode.OK:
                 results[index]["status"] = "posted"
-                rendered.events.append(order.posted_event(order.out(at, created_at)))
+                posted.append(order.event_row())
                 rendered.parts.append((add_payments, order.row(at)))
             elif outcome.code is ResultCode.EXISTS:
                 results[index]["status"] = "exists"
             else:
                 code = error_for_result(outcome.code).code
                 results[index].update(status="failed", code=code)
-                rendered.events.append(order.rejected_event(code))
+                rejected.append([*order.event_row(), code])
+        if posted or rejected:
+            rendered.events.append(batch_applied_event(claim, created_at, posted, rejected))
         return rendered
 
     chains = [order.chain() for _, order in orders]
