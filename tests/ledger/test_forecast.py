@@ -12,11 +12,11 @@ from prometheus_client import REGISTRY
 
 from neobank.db.pool import create_pool
 from neobank.ledger import store
-from neobank.ledger.domain import AccountFlags, AccountState, ResultCode
+from neobank.ledger.domain import AccountFlags, AccountState, ResultCode, TransferFlags
 from neobank.ledger.engine import LedgerEngine
 from neobank.ledger.forecast import REST_BATCHES_MAX, Forecast, Turn
 from tests.ledger.conftest import LIMITED, counters, open_accounts, submit
-from tests.ledger.fake import transfer
+from tests.ledger.fake import resolve, transfer
 from tests.ledger.test_engine import assert_books
 
 
@@ -82,6 +82,23 @@ async def test_big_forecast_batches_number_their_journal_in_the_order_balances_c
         await assert_books(db)
     finally:
         await engine.stop()
+
+
+async def test_big_batches_copy_their_rows_on_both_paths(
+    engine: LedgerEngine, db: asyncpg.Connection
+) -> None:
+    """Holds are forecast; their posts read the holds under the locks: both copy their
+    transfers and journal once a batch is big enough."""
+    cash, customer = await open_accounts(db, 0, LIMITED)
+    count = store.COPY_TRANSFERS_MIN + 10
+    held = [transfer(cash, customer, 7, flags=TransferFlags.PENDING) for _ in range(count)]
+    assert {o.code for o in await submit(engine, *[[h] for h in held])} == {ResultCode.OK}
+    posts = [[resolve(h, TransferFlags.POST_PENDING)] for h in held]
+    assert {o.code for o in await submit(engine, *posts)} == {ResultCode.OK}
+    assert await counters(db, customer) == [0, 7 * count, 0, 0]
+    assert await db.fetchval("SELECT count(*) FROM journal_entries") == 2 * count
+    await assert_books(db)
+    await journal_runs_in_order(db)
 
 
 async def test_an_account_changed_behind_the_forecast_is_caught_under_the_lock(

@@ -28,6 +28,7 @@ from neobank.events.outbox import EventRow, add_events
 from neobank.idempotency.service import Claim, StoredAnswer, add_answers, claim_many, fetch_answer
 from neobank.ledger import store
 from neobank.ledger.domain import (
+    BatchOutcome,
     ItemOutcome,
     TransferSpec,
     apply_batch,
@@ -245,12 +246,7 @@ class LedgerEngine:
         outcome = apply_batch(chains, accounts, pendings, existing, now)
         self._forecast.remember(accounts.values())
         turn.passed("applied")
-        # The ledger's writes, the answers and the events: one statement, one round trip.
-        statement = WriteStatement()
-        store.add_ledger_writes(statement, outcome, now)
-        by_sub, writes = self._render_results(statement, live, outcome.items, now)
-        await statement.execute(conn)
-        turn.passed("written")
+        by_sub, writes = await self._write(conn, live, outcome, now, turn, accounts=True)
         for writer, rows in writes.items():
             await writer(conn, rows)
         return by_sub
@@ -275,12 +271,7 @@ class LedgerEngine:
         outcome = apply_batch(chains, accounts, {}, existing, now)
         self._forecast.remember(accounts.values())
         turn.passed("applied")
-        statement = WriteStatement()
-        store.add_ledger_writes(statement, outcome, now, accounts=False)
-        by_sub, writes = self._render_results(statement, live, outcome.items, now)
-        await turn.wait_before("written")
-        await statement.execute(conn)
-        turn.passed("written")
+        by_sub, writes = await self._write(conn, live, outcome, now, turn, accounts=False)
         for writer, rows in writes.items():
             await writer(conn, rows)
         await turn.wait_before("locked")
@@ -293,6 +284,38 @@ class LedgerEngine:
         self._forecast.hit()
         metrics.LEDGER_FORECAST_BATCHES.labels("hit").inc()
         return by_sub
+
+    async def _write(
+        self,
+        conn: asyncpg.Connection,
+        live: list[Submission],
+        outcome: BatchOutcome,
+        now: datetime,
+        turn: Turn,
+        *,
+        accounts: bool,
+    ) -> tuple[dict[int, Answer | NeobankError], dict[RowWriter, list[tuple[Any, ...]]]]:
+        """Write the batch's transfers, journal, answers and events, and, if `accounts` (a
+        locked batch), its accounts' counters: in one statement, one round trip; a big batch
+        copies its transfers and journal apart. A forecast batch writes its journal only
+        after the batch before it has written its own (see `neobank.ledger.forecast`); a big
+        one writes everything else first, at the same time as the batch before it."""
+        copy = len(outcome.transfers) >= store.COPY_TRANSFERS_MIN
+        statement = WriteStatement()
+        store.add_ledger_writes(statement, outcome, now, accounts=accounts, rows=not copy)
+        by_sub, writes = self._render_results(statement, live, outcome.items, now)
+        if copy:
+            await store.copy_transfers(conn, outcome, now)
+            await statement.execute(conn)
+            if not accounts:
+                await turn.wait_before("written")
+            await store.copy_journal(conn, outcome, now)
+        else:
+            if not accounts:
+                await turn.wait_before("written")
+            await statement.execute(conn)
+        turn.passed("written")
+        return by_sub, writes
 
     def _render_results(
         self,
