@@ -102,7 +102,6 @@ journal_entries = Table(
     CheckConstraint("side IN ('D', 'C')", name="ck_journal_side"),
     CheckConstraint("amount > 0", name="ck_journal_amount_positive"),
     Index("ix_journal_account_seq", "account_id", "seq"),
-    Index("ix_journal_transfer", "transfer_id"),
 )
 
 # One row per transaction that touched the books, while it runs: its insert queues the
