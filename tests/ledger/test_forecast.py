@@ -6,15 +6,25 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
+from datetime import datetime
+from typing import Any
 
 import asyncpg
 from prometheus_client import REGISTRY
 
 from neobank.db.pool import create_pool
+from neobank.idempotency import StoredAnswer
+from neobank.ledger import forecast as forecast_module
 from neobank.ledger import store
-from neobank.ledger.domain import AccountFlags, AccountState, ResultCode, TransferFlags
-from neobank.ledger.engine import LedgerEngine
-from neobank.ledger.forecast import REST_BATCHES_MAX, Forecast, Turn
+from neobank.ledger.domain import (
+    AccountFlags,
+    AccountState,
+    ItemOutcome,
+    ResultCode,
+    TransferFlags,
+)
+from neobank.ledger.engine import LedgerEngine, Rendered, Submission
+from neobank.ledger.forecast import REST_BATCHES_MAX, Forecast, producers_passed
 from tests.ledger.conftest import LIMITED, counters, open_accounts, submit
 from tests.ledger.fake import resolve, transfer
 from tests.ledger.test_engine import assert_books
@@ -101,6 +111,50 @@ async def test_big_batches_copy_their_rows_on_both_paths(
     await journal_runs_in_order(db)
 
 
+async def test_a_batch_built_on_an_attempt_that_missed_does_not_commit_as_forecast(
+    pool: asyncpg.Pool, db: asyncpg.Connection
+) -> None:
+    """The first batch's forecast attempt misses (an account of its changed behind it) and
+    runs again locked, committing the same counters later. The second batch started from the
+    first attempt's states: its counters check would pass, but its journal came first."""
+    engine = LedgerEngine(pool, batch_transfers_max=1)
+    await engine.start()
+    x, y, z = await open_accounts(db, 0, 0, 0)
+    second_wrote, first_retry_wrote = asyncio.Event(), asyncio.Event()
+    attempts = {"first": 0, "second": 0}
+
+    async def first_writer(conn: asyncpg.Connection, rows: list[tuple[Any, ...]]) -> None:
+        attempts["first"] += 1
+        if attempts["first"] == 1:  # the forecast attempt: change z behind it
+            await store.set_overdraft_limit(db, z, 5)
+            await asyncio.wait_for(second_wrote.wait(), 5)
+        else:  # the locked retry, holding x and z
+            first_retry_wrote.set()
+
+    async def second_writer(conn: asyncpg.Connection, rows: list[tuple[Any, ...]]) -> None:
+        attempts["second"] += 1
+        if attempts["second"] == 1:  # journal written; lock x only after the retry holds it
+            second_wrote.set()
+            await asyncio.wait_for(first_retry_wrote.wait(), 5)
+
+    def rendering(writer: Any) -> Any:
+        def render(outcomes: list[ItemOutcome], now: datetime) -> Rendered:
+            return Rendered(StoredAnswer(200, {}), writes=[(writer, ())])
+
+        return render
+
+    try:
+        first = Submission([[transfer(x, z, 30)]], rendering(first_writer))
+        second = Submission([[transfer(x, y, 70)]], rendering(second_writer))
+        answers = await asyncio.gather(engine.submit(first), engine.submit(second))
+        assert [a.outcomes[0].code for a in answers if a.outcomes] == [ResultCode.OK] * 2
+        await journal_runs_in_order(db)
+        await assert_books(db)
+        assert attempts == {"first": 2, "second": 2}  # the second ran again, locked
+    finally:
+        await engine.stop()
+
+
 async def test_an_account_changed_behind_the_forecast_is_caught_under_the_lock(
     engine: LedgerEngine, db: asyncpg.Connection
 ) -> None:
@@ -122,25 +176,28 @@ async def test_two_engines_moving_the_same_accounts_never_commit_a_stale_forecas
     database_url: str, db: asyncpg.Connection
 ) -> None:
     """Two "processes": each one's forecast goes stale whenever the other moves money."""
-    pools = [await create_pool(database_url, min_size=1, max_size=3) for _ in range(2)]
+    pools = [await create_pool(database_url, min_size=1, max_size=4) for _ in range(2)]
     engines = [LedgerEngine(p, batch_transfers_max=4) for p in pools]
     try:
         for engine in engines:
             await engine.start()
-        ids = await open_accounts(db, 0, *[LIMITED] * 4)
+        ids = await open_accounts(db, 0, *[LIMITED] * 8)
         cash, customers = ids[0], ids[1:]
         await submit(engines[0], *[[transfer(cash, c, 1_000)] for c in customers])
         rng = random.Random(11)
-        requests = []
-        for n in range(240):
-            debit, credit = rng.sample(customers, 2)
-            amount = rng.randint(1, 600)
-            requests.append(submit(engines[n % 2], [transfer(debit, credit, amount)]))
-        outcomes = [o for out in await asyncio.gather(*requests) for o in out]
-        assert {o.code for o in outcomes} <= {ResultCode.OK, ResultCode.INSUFFICIENT_FUNDS}
+        # Misses make locked retries and rests, which run between forecast batches.
+        for _ in range(4):
+            requests = []
+            for n in range(300):
+                debit, credit = rng.sample(customers, 2)
+                amount = rng.randint(1, 600)
+                requests.append(submit(engines[n % 2], [transfer(debit, credit, amount)]))
+            outcomes = [o for out in await asyncio.gather(*requests) for o in out]
+            assert {o.code for o in outcomes} <= {ResultCode.OK, ResultCode.INSUFFICIENT_FUNDS}
+            await journal_runs_in_order(db)
         # Money is conserved and no limited account went below zero, whichever path ran.
         balances = [(await counters(db, c))[1] - (await counters(db, c))[0] for c in customers]
-        assert sum(balances) == 4_000 and min(balances) >= 0
+        assert sum(balances) == 8_000 and min(balances) >= 0
         await assert_books(db)
         await journal_runs_in_order(db)
     finally:
@@ -154,23 +211,23 @@ def _state(credits: int) -> AccountState:
     return AccountState(uuid.uuid4(), "KRW", 2000, 0, credits_posted=credits)
 
 
-def test_the_forecast_hands_out_copies_and_names_what_it_does_not_know() -> None:
+async def test_the_forecast_hands_out_copies_and_names_what_it_does_not_know() -> None:
     forecast = Forecast()
     known = _state(100)
-    forecast.remember([known])
+    forecast.remember([known], forecast.turn())
     stranger = uuid.uuid4()
-    states, unknown = forecast.states([known.id, stranger])
+    states, unknown, _ = forecast.states([known.id, stranger])
     assert unknown == [stranger]
     states[known.id].credits_posted += 50
     assert forecast.states([known.id])[0][known.id].credits_posted == 100
 
 
-def test_after_a_miss_the_forecast_forgets_and_rests_longer_each_time() -> None:
+async def test_after_a_miss_the_forecast_forgets_and_rests_longer_each_time() -> None:
     forecast = Forecast()
     account = _state(100)
     rests = []
     for _ in range(9):
-        forecast.remember([account])
+        forecast.remember([account], forecast.turn())
         forecast.miss()
         assert forecast.states([account.id])[1] == [account.id]
         rest = 0
@@ -183,17 +240,35 @@ def test_after_a_miss_the_forecast_forgets_and_rests_longer_each_time() -> None:
     assert not forecast.ready() and forecast.ready()
 
 
-async def test_turns_wait_for_the_turn_before_them_step_by_step() -> None:
+async def test_a_turn_waits_for_the_turn_before_it_to_apply() -> None:
     forecast = Forecast()
     first, second = forecast.turn(), forecast.turn()
-    waiting = asyncio.create_task(second.wait_before("written"))
-    first.passed("applied")
+    waiting = asyncio.create_task(second.wait_before_applied())
+    first.passed("written")
     await asyncio.sleep(0)
     assert not waiting.done()
-    first.passed("written")
+    first.passed("applied")
     await asyncio.wait_for(waiting, 1)
-    # A batch that ends (failed or not) releases every step of the turn after it.
-    third = forecast.turn()
-    second.end()
-    await asyncio.wait_for(third.wait_before("locked"), 1)
-    assert isinstance(Turn(None), Turn)
+
+
+async def test_a_batch_depends_on_the_attempts_that_left_its_states() -> None:
+    forecast = Forecast()
+    producer, other = forecast.turn(), forecast.turn()
+    mine, theirs = _state(100), _state(5)
+    forecast.remember([mine], producer)
+    forecast.remember([theirs], other)
+    other.end(committed=True)
+    _, _, producers = forecast.states([mine.id, theirs.id])
+    assert producers == {producer}  # an attempt that committed is nothing to wait for
+    waiting = asyncio.create_task(producers_passed(producers, "written"))
+    await asyncio.sleep(0)
+    assert not waiting.done()
+    producer.end(committed=False)
+    assert await asyncio.wait_for(waiting, 1) is True
+    assert not producer.committed
+
+
+async def test_waiting_for_a_producer_gives_up_after_a_while(monkeypatch: Any) -> None:
+    monkeypatch.setattr(forecast_module, "PRODUCER_WAIT_S", 0.01)
+    stuck = Forecast().turn()
+    assert await producers_passed({stuck}, "written") is False

@@ -35,7 +35,7 @@ from neobank.ledger.domain import (
     touched_account_ids,
 )
 from neobank.ledger.errors import LedgerUnavailable
-from neobank.ledger.forecast import Forecast, Turn, expected_fields
+from neobank.ledger.forecast import Forecast, Turn, expected_fields, producers_passed
 from neobank.ledger.submission import Answer, Rendered, RowPart, RowWriter, Submission
 from neobank.observability import metrics
 
@@ -199,6 +199,7 @@ class LedgerEngine:
                 # A batch takes its turn with a connection in hand: none ever waits for a
                 # batch before it that is still waiting for a connection.
                 turn = self._forecast.turn()
+                committed = False
                 try:
                     async with conn.transaction():
                         live = await _claim(conn, batch)
@@ -210,8 +211,9 @@ class LedgerEngine:
                         for sub in batch:
                             if id(sub) not in by_sub:
                                 by_sub[id(sub)] = await _replay(conn, sub)
+                    committed = True
                 finally:
-                    turn.end()
+                    turn.end(committed=committed)
         except BaseException:
             self._forecast.forget()  # what this batch left to the forecast never came to be
             raise
@@ -244,9 +246,9 @@ class LedgerEngine:
             else ({}, {})
         )
         outcome = apply_batch(chains, accounts, pendings, existing, now)
-        self._forecast.remember(accounts.values())
+        self._forecast.remember(accounts.values(), turn)
         turn.passed("applied")
-        by_sub, writes = await self._write(conn, live, outcome, now, turn, accounts=True)
+        by_sub, writes = await self._write(conn, live, outcome, now, turn, producers=None)
         for writer, rows in writes.items():
             await writer(conn, rows)
         return by_sub
@@ -262,28 +264,36 @@ class LedgerEngine:
         and update them only if they hold what was forecast (`neobank.ledger.forecast`)."""
         transfer_ids = [t.id for c in chains for t in c]
         existing, _ = await store.load_for_batch(conn, transfer_ids, [])
-        await turn.wait_before("applied")
-        accounts, unknown = self._forecast.states(sorted(touched_account_ids(chains)))
+        await turn.wait_before_applied()
+        accounts, unknown, producers = self._forecast.states(sorted(touched_account_ids(chains)))
         if unknown:
             accounts.update(await store.read_accounts(conn, unknown))
         expected = {account_id: expected_fields(s) for account_id, s in accounts.items()}
         now = datetime.now(UTC)
         outcome = apply_batch(chains, accounts, {}, existing, now)
-        self._forecast.remember(accounts.values())
+        self._forecast.remember(accounts.values(), turn)
         turn.passed("applied")
-        by_sub, writes = await self._write(conn, live, outcome, now, turn, accounts=False)
+        by_sub, writes = await self._write(conn, live, outcome, now, turn, producers=producers)
         for writer, rows in writes.items():
             await writer(conn, rows)
-        await turn.wait_before("locked")
+        if not await producers_passed(producers, "locked"):
+            raise self._missed()
         held = await store.lock_and_update_as_forecast(conn, expected, accounts)
         turn.passed("locked")
-        if not held:
-            self._forecast.miss()
-            metrics.LEDGER_FORECAST_BATCHES.labels("miss").inc()
-            raise _ForecastMissed
+        # The producers held these accounts before this batch could lock them: they have
+        # ended by now, or are about to. A producer that did not commit never left these
+        # states, even if the counters match (its locked retry commits the same ones later).
+        ended = await producers_passed(producers, "ended")
+        if not (held and ended and all(p.committed for p in producers)):
+            raise self._missed()
         self._forecast.hit()
         metrics.LEDGER_FORECAST_BATCHES.labels("hit").inc()
         return by_sub
+
+    def _missed(self) -> _ForecastMissed:
+        self._forecast.miss()
+        metrics.LEDGER_FORECAST_BATCHES.labels("miss").inc()
+        return _ForecastMissed()
 
     async def _write(
         self,
@@ -293,27 +303,24 @@ class LedgerEngine:
         now: datetime,
         turn: Turn,
         *,
-        accounts: bool,
+        producers: set[Turn] | None,
     ) -> tuple[dict[int, Answer | NeobankError], dict[RowWriter, list[tuple[Any, ...]]]]:
-        """Write the batch's transfers, journal, answers and events, and, if `accounts` (a
-        locked batch), its accounts' counters: in one statement, one round trip; a big batch
-        copies its transfers and journal apart. A forecast batch writes its journal only
-        after the batch before it has written its own (see `neobank.ledger.forecast`); a big
-        one writes everything else first, at the same time as the batch before it."""
+        """Write the batch's transfers, journal, answers and events, and, for a locked batch
+        (`producers` None), its accounts' counters: in one statement, one round trip; a big
+        batch copies its transfers and journal apart. A forecast batch writes its journal
+        only after its producers have written theirs (see `neobank.ledger.forecast`); a big
+        one writes everything else first, at the same time as they do."""
         copy = len(outcome.transfers) >= store.COPY_TRANSFERS_MIN
         statement = WriteStatement()
-        store.add_ledger_writes(statement, outcome, now, accounts=accounts, rows=not copy)
+        locked = producers is None
+        store.add_ledger_writes(statement, outcome, now, accounts=locked, rows=not copy)
         by_sub, writes = self._render_results(statement, live, outcome.items, now)
         if copy:
             await store.copy_transfers(conn, outcome, now)
             await statement.execute(conn)
-            if not accounts:
-                await turn.wait_before("written")
-            await store.copy_journal(conn, outcome, now)
-        else:
-            if not accounts:
-                await turn.wait_before("written")
-            await statement.execute(conn)
+        if producers and not await producers_passed(producers, "written"):
+            raise self._missed()
+        await (store.copy_journal(conn, outcome, now) if copy else statement.execute(conn))
         turn.passed("written")
         return by_sub, writes
 

@@ -11,12 +11,20 @@ failed, or another process changed the account), that statement changes nothing,
 transaction rolls back and the batch runs again pessimistically. The forecast only ever
 decides what is attempted: what commits was checked under the locks.
 
-Batches take turns in the order they start. A forecast batch reads the forecast only once
-the batch before it has left its states there; writes its journal only once that batch has
-written its own (journal entries are numbered as they are written, and each account's
-entries must follow the order in which its balance changed: the ledger check reads the
-latest balance as the entry with the highest number); and locks its accounts only once that
-batch holds its locks (else it could find the accounts without that batch's changes).
+Each state kept here names the batch attempt that left it (its `Turn`). A forecast batch
+that starts from such states depends on those attempts, its producers, whatever their place
+in line. It writes its journal only once they have written theirs (journal entries are
+numbered as they are written, and each account's entries must follow the order in which its
+balance changed: the ledger check reads the latest balance as the entry with the highest
+number); it locks its accounts only once they hold theirs; and it commits only if they
+committed. That last rule is not covered by the check under the locks: a producer that
+missed and ran again locked commits the same counters a moment later, under journal
+numbers after this batch's (found by `neobank bench` with two API processes: the ledger check
+reported an account's latest journal balance off by one transfer). A wait that lasts longer
+than `PRODUCER_WAIT_S` counts as a miss (a batch that copied a transfer id another batch in
+flight also writes would otherwise wait for it forever). Batches also take turns in the
+order they start, and a forecast batch reads the forecast only once the batch before it has
+left its states there: that is what makes the forecast worth having, not what makes it safe.
 
 After a miss the forecast rests for a growing number of batches (several processes sharing
 hot accounts would miss again and again) and is tried again after that.
@@ -32,12 +40,14 @@ from uuid import UUID
 
 from neobank.ledger.values import AccountState
 
-__all__ = ["AccountFields", "Forecast", "Turn", "expected_fields"]
+__all__ = ["AccountFields", "Forecast", "Turn", "expected_fields", "producers_passed"]
 
 # Accounts remembered at most; past it the forecast starts again from the database.
 ACCOUNTS_MAX = 100_000
 # Batches run pessimistically after a miss: 1, 2, 4, ... up to this many.
 REST_BATCHES_MAX = 64
+# How long a forecast batch waits for a producer's step before it gives up (a miss).
+PRODUCER_WAIT_S = 5.0
 
 # What the check under the locks compares: every field `apply_batch` reads or writes that
 # anything else may change.
@@ -49,48 +59,57 @@ def expected_fields(state: AccountState) -> AccountFields:
 
 
 class Turn:
-    """One batch's place in line. Three steps happen in the order of the turns: leaving states
-    to the forecast (`applied`), writing the journal (`written`) and locking the accounts
-    (`locked`). A forecast batch waits for the batch before it to pass each step before it
-    takes that step; a locked batch never waits (its locks order it)."""
+    """One batch attempt: when it has left its states to the forecast (`applied`), written its
+    journal (`written`), locked its accounts (`locked`) and ended (`ended`, with `committed`
+    telling how), and when the attempt before it in line left its states."""
 
-    STEPS = ("applied", "written", "locked")
+    STEPS = ("applied", "written", "locked", "ended")
 
     def __init__(self, before: Turn | None) -> None:
         loop = asyncio.get_running_loop()
-        # Only the futures of the turn before are kept: turns never form a chain in memory.
-        self._before = before._passed if before else {}
-        self._passed: dict[str, asyncio.Future[None]] = {
-            step: loop.create_future() for step in self.STEPS
-        }
+        # Only a future of the turn before is kept: turns never form a chain in memory.
+        self._before_applied = before.steps["applied"] if before else None
+        self.steps: dict[str, asyncio.Future[None]] = {s: loop.create_future() for s in self.STEPS}
+        self.committed = False
 
-    async def wait_before(self, step: str) -> None:
-        """Until the batch before this one has passed `step` (or ended)."""
-        before = self._before.get(step)
-        if before is not None:
-            await asyncio.shield(before)
+    async def wait_before_applied(self) -> None:
+        if self._before_applied is not None:
+            await asyncio.shield(self._before_applied)
 
     def passed(self, step: str) -> None:
-        future = self._passed[step]
+        future = self.steps[step]
         if not future.done():
             future.set_result(None)
 
-    def end(self) -> None:
-        """Whatever happened to the batch, the batches after it need not wait for it now."""
+    def end(self, *, committed: bool) -> None:
+        """Whatever happened to the attempt, nobody need wait for it any more."""
+        self.committed = committed
         for step in self.STEPS:
             self.passed(step)
+
+
+async def producers_passed(producers: Iterable[Turn], step: str) -> bool:
+    """Wait until every producer has passed `step`; False if that took too long."""
+    pending = [p.steps[step] for p in producers if not p.steps[step].done()]
+    if not pending:
+        return True
+    try:
+        await asyncio.wait_for(asyncio.shield(asyncio.gather(*pending)), PRODUCER_WAIT_S)
+    except TimeoutError:
+        return False
+    return True
 
 
 class Forecast:
     def __init__(self, accounts_max: int = ACCOUNTS_MAX) -> None:
         self._accounts_max = accounts_max
-        self._states: dict[UUID, AccountState] = {}
+        self._states: dict[UUID, tuple[AccountState, Turn]] = {}
         self._rest_batches = 0
         self._rest_after_miss = 1
         self._last_turn: Turn | None = None
 
     def turn(self) -> Turn:
-        """A place in line for a batch about to start (taken before its first await)."""
+        """A place in line for a batch attempt that holds its connection."""
         self._last_turn = Turn(self._last_turn)
         return self._last_turn
 
@@ -101,25 +120,31 @@ class Forecast:
             return False
         return True
 
-    def states(self, ids: Iterable[UUID]) -> tuple[dict[UUID, AccountState], list[UUID]]:
-        """Copies of the forecast states of `ids` (the batch mutates them), and the ids this
-        process knows nothing about (to be read from the database)."""
+    def states(self, ids: Iterable[UUID]) -> tuple[dict[UUID, AccountState], list[UUID], set[Turn]]:
+        """Copies of the forecast states of `ids` (the batch mutates them), the ids this
+        process knows nothing about (to be read from the database), and the attempts that
+        left the states (the batch depends on them, unless they committed already)."""
         known: dict[UUID, AccountState] = {}
         unknown: list[UUID] = []
+        producers: set[Turn] = set()
         for account_id in ids:
-            state = self._states.get(account_id)
-            if state is None:
+            kept = self._states.get(account_id)
+            if kept is None:
                 unknown.append(account_id)
-            else:
-                known[account_id] = replace(state)
-        return known, unknown
+                continue
+            state, producer = kept
+            known[account_id] = replace(state)
+            if not (producer.steps["ended"].done() and producer.committed):
+                producers.add(producer)
+        return known, unknown, producers
 
-    def remember(self, states: Iterable[AccountState]) -> None:
-        """States a batch leaves (forecast or read under its locks): the next batch's start."""
+    def remember(self, states: Iterable[AccountState], turn: Turn) -> None:
+        """States a batch attempt leaves (forecast or read under its locks): the next
+        batch's start."""
         if len(self._states) >= self._accounts_max:
             self._states.clear()
         for state in states:
-            self._states[state.id] = replace(state)
+            self._states[state.id] = (replace(state), turn)
 
     def hit(self) -> None:
         self._rest_after_miss = 1
