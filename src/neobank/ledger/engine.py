@@ -48,7 +48,7 @@ BATCH_TRANSFERS_MAX = 16_384
 # At most this many submissions wait in the queue; beyond it requests are refused (503).
 QUEUE_DEPTH_MAX = 100_000
 # Batches one process applies at once, each in its own transaction.
-BATCHES_IN_FLIGHT_MAX = 3
+BATCHES_IN_FLIGHT_MAX = 2
 # A transaction that deadlocks or collides with another process is retried this many times.
 BATCH_ATTEMPTS_MAX = 5
 
