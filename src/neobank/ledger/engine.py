@@ -6,6 +6,11 @@ everything queued (up to `batch_transfers_max`) and applies it in ONE transactio
 idempotency keys, lock the touched accounts in id order, check each chain in arrival order
 against balances in memory, insert transfers and journal entries, update each touched account
 once, store the answers and events, commit. Then every waiting request gets its own result.
+
+Most batches are forecast (`neobank.ledger.forecast`): they check their chains against the
+states the batches before them will leave, write without account locks, and lock their
+accounts only to check those states and update them; a batch whose accounts differ rolls
+back and runs again locked, as above. Posts and voids of pending transfers always run locked.
 """
 
 from __future__ import annotations
