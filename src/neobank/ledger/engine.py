@@ -30,8 +30,9 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt,
 from neobank.db.statement import WriteStatement
 from neobank.errors import NeobankError
 from neobank.events.outbox import EventRow, add_events
-from neobank.idempotency.service import Claim, StoredAnswer, add_answers, claim_many, fetch_answer
+from neobank.idempotency.service import Claim, StoredAnswer, add_answers
 from neobank.ledger import store
+from neobank.ledger.claims import claim_batch, replay
 from neobank.ledger.domain import (
     BatchOutcome,
     ItemOutcome,
@@ -207,7 +208,7 @@ class LedgerEngine:
                 committed = False
                 try:
                     async with conn.transaction():
-                        live = await _claim(conn, batch)
+                        live = await claim_batch(conn, batch)
                         chains = [chain for sub in live for chain in sub.chains]
                         if forecast:
                             by_sub = await self._commit_forecast(conn, live, chains, turn)
@@ -215,7 +216,7 @@ class LedgerEngine:
                             by_sub = await self._commit_locked(conn, live, chains, turn)
                         for sub in batch:
                             if id(sub) not in by_sub:
-                                by_sub[id(sub)] = await _replay(conn, sub)
+                                by_sub[id(sub)] = await replay(conn, sub)
                     committed = True
                 finally:
                     turn.end(committed=committed)
@@ -371,37 +372,3 @@ def _fail(batch: Sequence[Submission], exc: BaseException) -> None:
     for sub in batch:
         if not sub.future.done():
             sub.future.set_exception(exc)
-
-
-async def _claim(conn: asyncpg.Connection, batch: Sequence[Submission]) -> list[Submission]:
-    """Claim the batch's idempotency keys; return the submissions that do work in it.
-
-    A key claimed before (and committed) by another transaction is replayed. Within the batch
-    the first submission with a key owns it, and a duplicate replays what that one stores.
-    """
-    first: dict[tuple[str, str], Submission] = {}
-    for sub in batch:
-        if sub.claim is not None:
-            first.setdefault((sub.claim.scope, sub.claim.key), sub)
-    owned = await claim_many(conn, [sub.claim for sub in first.values() if sub.claim])
-    return [
-        sub
-        for sub in batch
-        if sub.claim is None
-        or (
-            (sub.claim.scope, sub.claim.key) in owned
-            and first[(sub.claim.scope, sub.claim.key)] is sub
-        )
-    ]
-
-
-async def _replay(conn: asyncpg.Connection, sub: Submission) -> Answer | NeobankError:
-    """The answer stored under a key claimed by another transaction (committed), or by an
-    earlier submission of this batch (stored a moment ago in this transaction)."""
-    assert sub.claim is not None
-    try:
-        stored = await fetch_answer(conn, sub.claim)
-    except NeobankError as exc:
-        return exc
-    assert stored is not None, "a key not claimed here must be stored already"
-    return Answer(stored, replayed=True)
