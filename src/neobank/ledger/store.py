@@ -20,6 +20,7 @@ from neobank.ledger.domain import (
     TransferFlags,
     TransferSpec,
 )
+from neobank.ledger.forecast import AccountFields
 
 __all__ = [
     "COPY_TRANSFERS_MIN",
@@ -36,6 +37,15 @@ __all__ = [
     "set_overdraft_limit",
 ]
 
+_JOURNAL_COLUMNS = [
+    "account_id",
+    "transfer_id",
+    "side",
+    "amount",
+    "currency",
+    "balance_after",
+    "created_at",
+]
 _TRANSFER_COLUMNS = (
     "id, debit_account_id, credit_account_id, amount, currency, code, flags, pending_id, timeout_s"
 )
@@ -193,17 +203,6 @@ async def copy_journal(conn: asyncpg.Connection, outcome: BatchOutcome, now: dat
     )
 
 
-_JOURNAL_COLUMNS = [
-    "account_id",
-    "transfer_id",
-    "side",
-    "amount",
-    "currency",
-    "balance_after",
-    "created_at",
-]
-
-
 def _add_transfers(
     statement: WriteStatement, accepted: Sequence[AcceptedTransfer], now: datetime
 ) -> None:
@@ -316,7 +315,7 @@ SELECT n FROM checked
 
 async def lock_and_update_as_forecast(
     conn: asyncpg.Connection,
-    expected: dict[UUID, tuple[Any, ...]],
+    expected: dict[UUID, AccountFields],
     after: dict[UUID, AccountState],
 ) -> bool:
     """Lock the accounts a forecast batch read (`expected`: their fields as forecast, see
