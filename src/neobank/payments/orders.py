@@ -97,8 +97,8 @@ class PaymentOrder:
             "promotion": self.fee.promotion.name if self.fee.promotion else None,
         }
 
-    def out(self, created_at: datetime, created_at_iso: str | None = None) -> dict[str, Any]:
-        """The answer's transfer; `created_at_iso` saves formatting the same time again."""
+    def out(self, created_at: datetime) -> dict[str, Any]:
+        """The answer's transfer."""
         return {
             "id": str(self.id),
             "status": "posted",
@@ -109,7 +109,7 @@ class PaymentOrder:
             "kind": self.kind,
             "memo": self.memo,
             "fee": self.fee_out(),
-            "created_at": created_at_iso or created_at.isoformat(),
+            "created_at": created_at.isoformat(),
         }
 
     def posted_event(self, body: dict[str, Any]) -> EventRow:

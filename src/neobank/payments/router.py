@@ -100,7 +100,9 @@ async def create_batch(
     Each item's `id` (a client-chosen UUID) makes it idempotent: sent again, under any key, it
     answers `exists` and moves nothing. Results come in input order: `posted`, `exists`, or
     `failed` with the item's `code` (the codes of POST /v1/transfers, and
-    `transfer_id_conflict` for an id already used by a different transfer)."""
+    `transfer_id_conflict` for an id already used by a different transfer). The batch writes
+    one `transfer.batch_applied` event (its posted items and the ledger's refusals), not one
+    event per item."""
     body = parsed.get()
     claim = claim_for(request, caller, key, body.model_dump())
     answer = await service.submit_batch(payment_deps(services), body, claim)
