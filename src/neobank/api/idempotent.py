@@ -10,17 +10,22 @@ from fastapi.responses import Response
 
 from neobank.api.deps import Services
 from neobank.api.responses import answer_response
-from neobank.idempotency import Claim, StoredAnswer, claim_many, fetch_answer, store_many
+from neobank.db.statement import WriteStatement
+from neobank.events import Outbox
+from neobank.idempotency import Claim, StoredAnswer, add_answers, claim_many, fetch_answer
 
-__all__ = ["run_idempotent"]
+__all__ = ["Work", "run_idempotent"]
 
-Work = Callable[[asyncpg.Connection], Awaitable[Any]]
+# The use case: its reads and writes on the connection, its events into the outbox; returns
+# the answer's body.
+Work = Callable[[asyncpg.Connection, Outbox], Awaitable[Any]]
 
 
 async def run_idempotent(
     services: Services, claim: Claim, status_code: int, work: Work
 ) -> Response:
-    """Claim the key, do the work, store the answer and commit, all in one transaction.
+    """Claim the key, do the work, store the answer and commit, all in one transaction; the
+    work's events go out in one statement with the answer.
 
     A domain error rolls everything back, the key included, so the client may retry.
     """
@@ -31,9 +36,13 @@ async def run_idempotent(
                 stored = await fetch_answer(conn, claim)
                 assert stored is not None
                 return answer_response(stored, replayed=True)
-            body = await work(conn)
+            outbox = Outbox()
+            body = await work(conn, outbox)
             answer = StoredAnswer(status_code, body)
-            await store_many(conn, [(claim, answer)])
+            last = WriteStatement()
+            outbox.add_to(last)
+            add_answers(last, [(claim, answer)])
+            await last.execute(conn)
         return answer_response(answer, replayed=False)
     finally:
         services.inflight.leave(claim)

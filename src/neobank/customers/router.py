@@ -36,7 +36,9 @@ async def create_customer(
         services,
         claim,
         201,
-        lambda conn: service.create_customer(conn, body.name, body.birth_date, body.phone),
+        lambda conn, outbox: service.create_customer(
+            conn, outbox, body.name, body.birth_date, body.phone
+        ),
     )
 
 
@@ -62,7 +64,7 @@ async def register_device(
         services,
         claim,
         201,
-        lambda conn: service.register_device(conn, customer_id, body.public_key),
+        lambda conn, outbox: service.register_device(conn, outbox, customer_id, body.public_key),
     )
 
 

@@ -10,7 +10,7 @@ import asyncpg
 
 from neobank.b64 import b64url_decode
 from neobank.customers.errors import CustomerNotFound, DeviceKeyInUse, InvalidPublicKey
-from neobank.events import EventRow, write_events
+from neobank.events import EventRow, Outbox
 
 __all__ = ["create_customer", "customer_out", "get_customer", "register_device"]
 
@@ -27,7 +27,7 @@ def customer_out(row: asyncpg.Record) -> dict[str, Any]:
 
 
 async def create_customer(
-    conn: asyncpg.Connection, name: str, birth_date: date, phone: str
+    conn: asyncpg.Connection, outbox: Outbox, name: str, birth_date: date, phone: str
 ) -> dict[str, Any]:
     row = await conn.fetchrow(
         "INSERT INTO customers (id, name, birth_date, phone) VALUES ($1, $2, $3, $4) "
@@ -39,13 +39,8 @@ async def create_customer(
     )
     assert row is not None
     out = customer_out(row)
-    await write_events(
-        conn,
-        [
-            EventRow(
-                "customer.created", "customer", out["id"], {**out, "birth_date": str(birth_date)}
-            )
-        ],
+    outbox.add(
+        EventRow("customer.created", "customer", out["id"], {**out, "birth_date": str(birth_date)}),
         row["created_at"],
     )
     return out
@@ -70,32 +65,32 @@ def decode_public_key(public_key: str) -> bytes:
 
 
 async def register_device(
-    conn: asyncpg.Connection, customer_id: uuid.UUID, public_key: str
+    conn: asyncpg.Connection, outbox: Outbox, customer_id: uuid.UUID, public_key: str
 ) -> dict[str, Any]:
     raw = decode_public_key(public_key)
-    exists = await conn.fetchval("SELECT 1 FROM customers WHERE id = $1 FOR KEY SHARE", customer_id)
-    if exists is None:
-        raise CustomerNotFound()
     device_id = uuid.uuid4()
-    row = await conn.fetchrow(
-        "INSERT INTO devices (id, customer_id, public_key) VALUES ($1, $2, $3) "
-        "ON CONFLICT (public_key) DO NOTHING RETURNING created_at",
-        device_id,
-        customer_id,
-        raw,
-    )
+    try:
+        # The foreign key checks (and key-share locks) the customer: no statement of our own.
+        row = await conn.fetchrow(
+            "INSERT INTO devices (id, customer_id, public_key) VALUES ($1, $2, $3) "
+            "ON CONFLICT (public_key) DO NOTHING RETURNING created_at",
+            device_id,
+            customer_id,
+            raw,
+        )
+    except asyncpg.ForeignKeyViolationError:
+        raise CustomerNotFound() from None
     if row is None:
+        # The key's conflict spared the customer's check: an unknown customer still comes first.
+        await get_customer(conn, customer_id)
         raise DeviceKeyInUse()
-    await write_events(
-        conn,
-        [
-            EventRow(
-                "device.registered",
-                "customer",
-                str(customer_id),
-                {"device_id": str(device_id), "customer_id": str(customer_id)},
-            )
-        ],
+    outbox.add(
+        EventRow(
+            "device.registered",
+            "customer",
+            str(customer_id),
+            {"device_id": str(device_id), "customer_id": str(customer_id)},
+        ),
         row["created_at"],
     )
     return {"device_id": str(device_id)}

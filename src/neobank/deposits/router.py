@@ -40,7 +40,7 @@ async def open_account(
         services,
         claim,
         201,
-        lambda conn: service.open_account(conn, body.customer_id, body.product),
+        lambda conn, outbox: service.open_account(conn, outbox, body.customer_id, body.product),
     )
 
 
@@ -83,5 +83,8 @@ async def change_status(
     """Ops: freeze (nothing leaves), reactivate, or close (zero balance only) an account."""
     claim = claim_for(request, caller, key, body.model_dump(mode="json"))
     return await run_idempotent(
-        services, claim, 200, lambda conn: service.change_status(conn, account_id, body.status)
+        services,
+        claim,
+        200,
+        lambda conn, outbox: service.change_status(conn, outbox, account_id, body.status),
     )

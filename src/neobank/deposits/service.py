@@ -10,10 +10,11 @@ import asyncpg
 
 from neobank.customers.errors import CustomerNotFound
 from neobank.db.sql import in_ids
+from neobank.db.statement import WriteStatement
 from neobank.deposits.errors import AccountNotFound, InvalidStatusChange, ProductNotFound
 from neobank.deposits.numbers import account_number
 from neobank.deposits.products import PRODUCTS
-from neobank.events import EventRow, write_events
+from neobank.events import EventRow, Outbox
 from neobank.ledger import store as ledger_store
 from neobank.ledger.chart import AccountCode
 from neobank.ledger.domain import AccountFlags
@@ -60,44 +61,55 @@ def account_out(row: asyncpg.Record) -> dict[str, Any]:
 
 async def open_account(
     conn: asyncpg.Connection,
+    outbox: Outbox,
     customer_id: uuid.UUID,
     product_code: str,
     *,
     daily_debit_limit_minor: int | None = None,
 ) -> dict[str, Any]:
-    """Open a deposit account and its ledger account (caller's transaction)."""
+    """Open a deposit account and its ledger account (caller's transaction), in two
+    statements: the number, then both rows (the foreign keys check them and the customer at
+    the end of the statement)."""
     product = PRODUCTS.get(product_code)
     if product is None:
         raise ProductNotFound(f"no deposit product {product_code!r}; try 'demand_deposit'")
-    if (
-        await conn.fetchval("SELECT 1 FROM customers WHERE id = $1 FOR KEY SHARE", customer_id)
-        is None
-    ):
-        raise CustomerNotFound()
     account_id = uuid.uuid4()
     limit = daily_debit_limit_minor or product.daily_debit_limit_minor
-    await ledger_store.create_account(
-        conn,
+    # now() is the transaction's start: what the row's created_at defaults to.
+    numbered = await conn.fetchrow("SELECT nextval('account_number_seq') AS seq, now() AS at")
+    number = account_number(numbered["seq"])
+    statement = WriteStatement()
+    ledger_store.add_account(
+        statement,
         account_id,
         product.currency,
         AccountCode.CUSTOMER_DEPOSIT,
         product.ledger_flags,
         limit,
     )
-    sequence = await conn.fetchval("SELECT nextval('account_number_seq')")
-    await conn.execute(
-        "INSERT INTO accounts (id, number, customer_id, product, currency) "
-        "VALUES ($1, $2, $3, $4, $5)",
-        account_id,
-        account_number(sequence),
-        customer_id,
-        product.code,
-        product.currency,
+    p = statement.param
+    statement.add(
+        "INSERT INTO accounts (id, number, customer_id, product, currency) VALUES "
+        f"({p(account_id)}, {p(number)}, {p(customer_id)}, {p(product.code)}, "
+        f"{p(product.currency)})"
     )
-    out = await get_account(conn, account_id)
-    await write_events(
-        conn,
-        [EventRow("account.opened", "account", out["id"], {**out, "daily_debit_limit": limit})],
+    try:
+        await statement.execute(conn)
+    except asyncpg.ForeignKeyViolationError:
+        raise CustomerNotFound() from None
+    out = {
+        "id": str(account_id),
+        "number": number,
+        "customer_id": str(customer_id),
+        "product": product.code,
+        "currency": product.currency,
+        "status": "active",
+        "balance": 0,
+        "available_balance": 0,
+        "created_at": numbered["at"].isoformat(),
+    }
+    outbox.add(
+        EventRow("account.opened", "account", out["id"], {**out, "daily_debit_limit": limit}),
         datetime.now(UTC),
     )
     return out
@@ -136,7 +148,7 @@ async def account_owners(
 
 
 async def change_status(
-    conn: asyncpg.Connection, account_id: uuid.UUID, status: str
+    conn: asyncpg.Connection, outbox: Outbox, account_id: uuid.UUID, status: str
 ) -> dict[str, Any]:
     """Freeze, unfreeze or close an account; the ledger flags change in the same transaction."""
     ledger = await conn.fetchrow(
@@ -167,16 +179,13 @@ async def change_status(
     )
     await conn.execute("UPDATE accounts SET status = $2 WHERE id = $1", account_id, status)
     out = await get_account(conn, account_id)
-    await write_events(
-        conn,
-        [
-            EventRow(
-                "account.status_changed",
-                "account",
-                str(account_id),
-                {"account_id": str(account_id), "from": ledger["status"], "to": status},
-            )
-        ],
+    outbox.add(
+        EventRow(
+            "account.status_changed",
+            "account",
+            str(account_id),
+            {"account_id": str(account_id), "from": ledger["status"], "to": status},
+        ),
         datetime.now(UTC),
     )
     return out

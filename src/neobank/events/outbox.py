@@ -11,7 +11,7 @@ import asyncpg
 
 from neobank.db.statement import WriteStatement
 
-__all__ = ["EventRow", "add_events", "write_events"]
+__all__ = ["EventRow", "Outbox", "add_events", "write_events"]
 
 
 @dataclass(frozen=True)
@@ -24,23 +24,31 @@ class EventRow:
 
 
 def add_events(
-    statement: WriteStatement, events: Sequence[EventRow], occurred_at: datetime
+    statement: WriteStatement,
+    events: Sequence[EventRow],
+    occurred_at: datetime | Sequence[datetime],
 ) -> None:
-    """Add the events' insert to a statement of several writes (nothing if there are none)."""
+    """Add the events' insert to a statement of several writes (nothing if there are none).
+    ``occurred_at`` is one time for all of them, or one time per event."""
     if not events:
         return
     p = statement.param
+    if isinstance(occurred_at, datetime):
+        times, time_column = "", f"{p(occurred_at)}::timestamptz"
+    else:
+        assert len(occurred_at) == len(events), "one time per event"
+        times, time_column = f",\n{p(list(occurred_at))}::timestamptz[]", "o"
     statement.add(
         f"""
         INSERT INTO events (type, schema_version, aggregate_type, aggregate_id, payload,
                             occurred_at)
-        SELECT t, v, at, ai, p, {p(occurred_at)}::timestamptz
+        SELECT t, v, at, ai, p, {time_column}
         FROM unnest({p([e.type for e in events])}::text[],
                     {p([e.schema_version for e in events])}::int[],
                     {p([e.aggregate_type for e in events])}::text[],
                     {p([e.aggregate_id for e in events])}::text[],
-                    {p([e.payload for e in events])}::jsonb[])
-            AS u(t, v, at, ai, p)
+                    {p([e.payload for e in events])}::jsonb[]{times})
+            AS u(t, v, at, ai, p{", o" if times else ""})
         """
     )
 
@@ -51,3 +59,33 @@ async def write_events(
     statement = WriteStatement()
     add_events(statement, events, occurred_at)
     await statement.execute(conn)
+
+
+class Outbox:
+    """The events of one use case, held until its transaction's last write, so that they
+    cost no round trip of their own (a sign-up's steps wrote eight event statements).
+
+    Whoever owns the transaction writes them (``add_to`` a statement it runs anyway, or
+    ``write``) before committing; a use case only ``add``s."""
+
+    def __init__(self) -> None:
+        self._events: list[EventRow] = []
+        self._times: list[datetime] = []
+
+    def add(self, event: EventRow, occurred_at: datetime) -> None:
+        self._events.append(event)
+        self._times.append(occurred_at)
+
+    def __len__(self) -> int:
+        return len(self._events)
+
+    def add_to(self, statement: WriteStatement) -> None:
+        """Hand the held events over to a statement of several writes (they are written once,
+        by that statement)."""
+        add_events(statement, self._events, self._times)
+        self._events, self._times = [], []
+
+    async def write(self, conn: asyncpg.Connection) -> None:
+        statement = WriteStatement()
+        self.add_to(statement)
+        await statement.execute(conn)

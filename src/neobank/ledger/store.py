@@ -26,9 +26,11 @@ __all__ = [
     "COPY_TRANSFERS_MIN",
     "LOAD_FOR_BATCH_SQL",
     "LOCK_ACCOUNTS_SQL",
+    "add_account",
     "add_ledger_writes",
     "copy_journal",
     "copy_transfers",
+    "create_account",
     "load_for_batch",
     "load_pendings",
     "lock_accounts",
@@ -335,6 +337,22 @@ async def lock_and_update_as_forecast(
     return bool(checked == len(ids))
 
 
+def add_account(
+    statement: WriteStatement,
+    account_id: UUID,
+    currency: str,
+    code: int,
+    flags: int,
+    daily_debit_limit: int | None = None,
+) -> None:
+    """Add creating a ledger account to a statement of several writes."""
+    p = statement.param
+    statement.add(
+        "INSERT INTO ledger_accounts (id, currency, code, flags, daily_debit_limit) VALUES "
+        f"({p(account_id)}, {p(currency)}, {p(code)}, {p(flags)}, {p(daily_debit_limit)})"
+    )
+
+
 async def create_account(
     conn: asyncpg.Connection,
     account_id: UUID,
@@ -343,15 +361,9 @@ async def create_account(
     flags: int,
     daily_debit_limit: int | None = None,
 ) -> None:
-    await conn.execute(
-        "INSERT INTO ledger_accounts (id, currency, code, flags, daily_debit_limit) "
-        "VALUES ($1, $2, $3, $4, $5)",
-        account_id,
-        currency,
-        code,
-        flags,
-        daily_debit_limit,
-    )
+    statement = WriteStatement()
+    add_account(statement, account_id, currency, code, flags, daily_debit_limit)
+    await statement.execute(conn)
 
 
 async def set_account_flags(

@@ -22,6 +22,7 @@ from neobank.api.deps import (
 from neobank.api.idempotent import run_idempotent
 from neobank.api.responses import FastJSON
 from neobank.customers.errors import CustomerNotFound
+from neobank.events import Outbox
 from neobank.lending import applications, catalog
 from neobank.lending.schemas import (
     ApplicationIn,
@@ -72,7 +73,7 @@ async def submit_application(
     claim = claim_for(request, caller, key, body.model_dump(mode="json"))
     sealer = await sealer_for(services.pool)
 
-    async def work(conn: asyncpg.Connection) -> dict[str, Any]:
+    async def work(conn: asyncpg.Connection, _outbox: Outbox) -> dict[str, Any]:
         return await applications.submit(conn, sealer, caller, body, datetime.now(UTC))
 
     return await run_idempotent(services, claim, 202, work)

@@ -21,6 +21,7 @@ from neobank.api.deps import (
 from neobank.api.idempotent import run_idempotent
 from neobank.api.limits import wait_ms_query
 from neobank.api.responses import FastJSON
+from neobank.events import Outbox
 from neobank.idempotency import Claim, request_hash
 from neobank.onboarding import service
 from neobank.onboarding.errors import OnboardingNotFound
@@ -99,9 +100,9 @@ async def start_onboarding(
     claim = _claim(request, f"admission:{admission.ticket_id}", key, body.model_dump(mode="json"))
     sealer = await sealer_for(services.pool)
 
-    async def work(conn: Any) -> dict[str, Any]:
+    async def work(conn: Any, outbox: Outbox) -> dict[str, Any]:
         now = datetime.now(UTC)
-        out = await service.start(conn, sealer, admission.ticket_id, body, now)
+        out = await service.start(conn, outbox, sealer, admission.ticket_id, body, now)
         expires_at = datetime.fromisoformat(out["expires_at"])
         token = issue_onboarding_token(
             services.tokens.signing_key, uuid.UUID(out["id"]), expires_at
@@ -163,10 +164,12 @@ async def verify_identity(
     onboarding_id: OnboardingCaller, body: IdCheckIn, services: ServicesDep
 ) -> FastJSON:
     """Ask the identity agency, in the background; poll GET until the step is decided."""
+    outbox = Outbox()
     async with services.pool.acquire() as conn, conn.transaction():
         out = await service.request_id_check(
-            conn, onboarding_id, body.id_card_issue_date, datetime.now(UTC)
+            conn, outbox, onboarding_id, body.id_card_issue_date, datetime.now(UTC)
         )
+        await outbox.write(conn)
     return FastJSON(out, status_code=202)
 
 
@@ -189,7 +192,9 @@ async def verify_account(
         services,
         claim,
         202,
-        lambda conn: service.request_account_check(conn, onboarding_id, body, datetime.now(UTC)),
+        lambda conn, outbox: service.request_account_check(
+            conn, outbox, onboarding_id, body, datetime.now(UTC)
+        ),
     )
 
 
@@ -203,10 +208,12 @@ async def confirm_account(
 ) -> FastJSON:
     """Type the code back (5 tries). A wrong code costs a try even when the answer is lost."""
     sealer = await sealer_for(services.pool)
+    outbox = Outbox()
     async with services.pool.acquire() as conn, conn.transaction():
         out, error = await service.confirm_code(
-            conn, sealer, onboarding_id, body.code, datetime.now(UTC)
+            conn, outbox, sealer, onboarding_id, body.code, datetime.now(UTC)
         )
+        await outbox.write(conn)
     if error is not None:
         if out["status"] == "failed":
             await _release(services, onboarding_id)
@@ -225,17 +232,27 @@ async def complete_onboarding(
 ) -> Response:
     """Open the customer, the device and the account, in one transaction."""
     claim = _claim(request, f"onboarding:{onboarding_id}", key, {})
-    response = await run_idempotent(
-        services, claim, 201, lambda conn: service.complete(conn, onboarding_id, datetime.now(UTC))
-    )
-    await _release(services, onboarding_id)
+    ticket_id: str | None = None  # known unless the answer is a replay
+
+    async def work(conn: Any, outbox: Outbox) -> dict[str, Any]:
+        nonlocal ticket_id
+        done = await service.complete(conn, outbox, onboarding_id, datetime.now(UTC))
+        ticket_id = done.ticket_id
+        return done.out
+
+    response = await run_idempotent(services, claim, 201, work)
+    await _release(services, onboarding_id, ticket_id)
     return response
 
 
-async def _release(services: Services, onboarding_id: uuid.UUID) -> None:
-    """Free the waiting-room slot the onboarding held (releasing twice is harmless)."""
-    ticket_id = await services.pool.fetchval(
-        "SELECT ticket_id FROM onboardings WHERE id = $1", onboarding_id
-    )
+async def _release(
+    services: Services, onboarding_id: uuid.UUID, ticket_id: str | None = None
+) -> None:
+    """Free the waiting-room slot the onboarding held (releasing twice is harmless); its
+    ticket is looked up unless the caller knows it."""
+    if ticket_id is None:
+        ticket_id = await services.pool.fetchval(
+            "SELECT ticket_id FROM onboardings WHERE id = $1", onboarding_id
+        )
     if ticket_id is not None:
         await _waiting_room(services).release(ticket_id)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hmac
 import secrets
 import uuid
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -15,7 +16,7 @@ from neobank.b64 import b64url_encode
 from neobank.customers.errors import DeviceKeyInUse
 from neobank.customers.service import create_customer, decode_public_key, register_device
 from neobank.deposits.service import get_account, open_account
-from neobank.events import EventRow, write_events
+from neobank.events import EventRow, Outbox
 from neobank.onboarding.errors import (
     AdmissionTokenUsed,
     AlreadyCustomer,
@@ -37,6 +38,7 @@ from neobank.workers.queue import defer_in_transaction
 __all__ = [
     "NON_FACE_TO_FACE_DAILY_LIMIT_MINOR",
     "ONBOARDING_TTL",
+    "Completion",
     "complete",
     "confirm_code",
     "load",
@@ -94,14 +96,17 @@ async def _lock_open(
     return _open(await _lock(conn, onboarding_id), now)
 
 
-async def _event(
-    conn: asyncpg.Connection, kind: str, app_id: str, body: dict[str, Any], now: datetime
-) -> None:
-    await write_events(conn, [EventRow(kind, "onboarding", app_id, body)], now)
+def _event(outbox: Outbox, kind: str, app_id: str, body: dict[str, Any], now: datetime) -> None:
+    outbox.add(EventRow(kind, "onboarding", app_id, body), now)
 
 
 async def start(
-    conn: asyncpg.Connection, sealer: Sealer, ticket_id: str, body: OnboardingIn, now: datetime
+    conn: asyncpg.Connection,
+    outbox: Outbox,
+    sealer: Sealer,
+    ticket_id: str,
+    body: OnboardingIn,
+    now: datetime,
 ) -> dict[str, Any]:
     resident = parse_resident_id(body.resident_id)
     if resident is None:
@@ -142,12 +147,16 @@ async def start(
     if row is None:
         raise AdmissionTokenUsed()
     out = view(Application.from_row(row), now)
-    await _event(conn, "onboarding.started", out["id"], {"ticket_id": ticket_id, **out}, now)
+    _event(outbox, "onboarding.started", out["id"], {"ticket_id": ticket_id, **out}, now)
     return out
 
 
 async def request_id_check(
-    conn: asyncpg.Connection, onboarding_id: uuid.UUID, issue_date: date, now: datetime
+    conn: asyncpg.Connection,
+    outbox: Outbox,
+    onboarding_id: uuid.UUID,
+    issue_date: date,
+    now: datetime,
 ) -> dict[str, Any]:
     """Ask the identity agency, in the background. Asking again while it is pending or after
     it passed changes nothing (the step is idempotent)."""
@@ -166,8 +175,8 @@ async def request_id_check(
     )
     await _defer_checks(conn, app, onboarding_id)
     out = view(Application.from_row(row), now)
-    await _event(
-        conn,
+    _event(
+        outbox,
         "onboarding.id_verification_requested",
         out["id"],
         {"issue_date": str(issue_date)},
@@ -202,7 +211,11 @@ def verification_code(sealer: Sealer, onboarding_id: uuid.UUID, salt: bytes) -> 
 
 
 async def request_account_check(
-    conn: asyncpg.Connection, onboarding_id: uuid.UUID, body: AccountCheckIn, now: datetime
+    conn: asyncpg.Connection,
+    outbox: Outbox,
+    onboarding_id: uuid.UUID,
+    body: AccountCheckIn,
+    now: datetime,
 ) -> dict[str, Any]:
     app = await _lock_open(conn, onboarding_id, now)
     if app.acct_status != "not_started":
@@ -223,8 +236,8 @@ async def request_account_check(
     )
     await _defer_checks(conn, app, onboarding_id)
     out = view(Application.from_row(row), now)
-    await _event(
-        conn,
+    _event(
+        outbox,
         "onboarding.account_verification_requested",
         out["id"],
         {"bank_code": body.bank_code},
@@ -234,7 +247,12 @@ async def request_account_check(
 
 
 async def confirm_code(
-    conn: asyncpg.Connection, sealer: Sealer, onboarding_id: uuid.UUID, code: str, now: datetime
+    conn: asyncpg.Connection,
+    outbox: Outbox,
+    sealer: Sealer,
+    onboarding_id: uuid.UUID,
+    code: str,
+    now: datetime,
 ) -> tuple[dict[str, Any], VerificationCodeMismatch | VerificationFailed | None]:
     """Check the typed code. A wrong code is *recorded* (one try fewer), so the caller commits
     and then answers the returned error."""
@@ -246,7 +264,7 @@ async def confirm_code(
         raise StepNotReady("the 1 KRW credit has not been sent yet")
     salt: bytes = row["acct_code_salt"]
     if hmac.compare_digest(verification_code(sealer, onboarding_id, salt), code):
-        return await _account_passed(conn, app, now), None
+        return await _account_passed(conn, outbox, app, now), None
     tries_left = app.acct_tries_left - 1
     failed = tries_left == 0
     row = await conn.fetchrow(
@@ -263,16 +281,14 @@ async def confirm_code(
     )
     out = view(Application.from_row(row), now)
     kind = "onboarding.failed" if failed else "onboarding.account_verification_mismatch"
-    await _event(
-        conn, kind, out["id"], {"tries_left": tries_left, "step": "account_verification"}, now
-    )
+    _event(outbox, kind, out["id"], {"tries_left": tries_left, "step": "account_verification"}, now)
     if failed:
         return out, VerificationFailed()
     return out, VerificationCodeMismatch(tries_left=tries_left)
 
 
 async def _account_passed(
-    conn: asyncpg.Connection, app: Application, now: datetime
+    conn: asyncpg.Connection, outbox: Outbox, app: Application, now: datetime
 ) -> dict[str, Any]:
     row = await conn.fetchrow(
         """
@@ -284,18 +300,26 @@ async def _account_passed(
         now,
     )
     out = view(Application.from_row(row), now)
-    await _event(conn, "onboarding.account_verified", out["id"], {}, now)
+    _event(outbox, "onboarding.account_verified", out["id"], {}, now)
     return out
 
 
+@dataclass(frozen=True)
+class Completion:
+    """A completed onboarding's answer, and the waiting-room ticket it frees."""
+
+    out: dict[str, Any]
+    ticket_id: str
+
+
 async def complete(
-    conn: asyncpg.Connection, onboarding_id: uuid.UUID, now: datetime
-) -> dict[str, Any]:
+    conn: asyncpg.Connection, outbox: Outbox, onboarding_id: uuid.UUID, now: datetime
+) -> Completion:
     """Open everything at once: the customer, the device and the account, in this one
     transaction; a completed onboarding answers the same again."""
     row = await _lock(conn, onboarding_id)
     if row["status"] == "completed":
-        return await _completed_out(conn, row)
+        return Completion(await _completed_out(conn, row), row["ticket_id"])
     if _open(row, now).status != "ready":
         raise StepNotReady("both checks must pass first")
     if await conn.fetchval(
@@ -303,20 +327,23 @@ async def complete(
         row["resident_id_digest"],
     ):
         raise AlreadyCustomer()
-    customer = await create_customer(conn, row["name"], row["birth_date"], row["phone"])
+    customer = await create_customer(conn, outbox, row["name"], row["birth_date"], row["phone"])
     customer_id = uuid.UUID(customer["id"])
-    device = await register_device(conn, customer_id, b64url_encode(row["device_public_key"]))
+    device = await register_device(
+        conn, outbox, customer_id, b64url_encode(row["device_public_key"])
+    )
     account = await open_account(
         conn,
+        outbox,
         customer_id,
         DEPOSIT_PRODUCT,
         daily_debit_limit_minor=NON_FACE_TO_FACE_DAILY_LIMIT_MINOR,
     )
-    done = await conn.fetchrow(
+    await conn.execute(
         """
         UPDATE onboardings SET status = 'completed', customer_id = $2, device_id = $3,
             account_id = $4, updated_at = $5
-        WHERE id = $1 RETURNING *
+        WHERE id = $1
         """,
         onboarding_id,
         customer_id,
@@ -325,18 +352,18 @@ async def complete(
         now,
     )
     out = {"customer_id": customer["id"], "device_id": device["device_id"], "account": account}
-    await _event(
-        conn,
+    _event(
+        outbox,
         "onboarding.completed",
         str(onboarding_id),
         {
             **out,
             "daily_debit_limit": NON_FACE_TO_FACE_DAILY_LIMIT_MINOR,
-            "duration_s": (now - done["created_at"]).total_seconds(),
+            "duration_s": (now - row["created_at"]).total_seconds(),
         },
         now,
     )
-    return out
+    return Completion(out, row["ticket_id"])
 
 
 async def _completed_out(conn: asyncpg.Connection, row: asyncpg.Record) -> dict[str, Any]:

@@ -115,7 +115,7 @@ async def propose_change(
         services,
         claim,
         201,
-        lambda conn: service.propose_change(
+        lambda conn, _outbox: service.propose_change(
             conn, actor, body.kind, body.target, body.body, body.effective_at, _now()
         ),
     )
@@ -156,7 +156,9 @@ async def approve_change(
         services,
         claim,
         200,
-        lambda conn: service.approve_change(conn, actor, change_id, decision.comment, _now()),
+        lambda conn, _outbox: service.approve_change(
+            conn, actor, change_id, decision.comment, _now()
+        ),
     )
 
 
@@ -175,7 +177,7 @@ async def reject_change(
         services,
         claim,
         200,
-        lambda conn: service.reject_change(conn, actor, change_id, body.comment, _now()),
+        lambda conn, _outbox: service.reject_change(conn, actor, change_id, body.comment, _now()),
     )
 
 
@@ -190,7 +192,10 @@ async def cancel_change(
     """The proposer withdraws a change nobody has decided on yet."""
     claim = _claim(request, actor, key, None)
     return await run_idempotent(
-        services, claim, 200, lambda conn: service.cancel_change(conn, actor, change_id, _now())
+        services,
+        claim,
+        200,
+        lambda conn, _outbox: service.cancel_change(conn, actor, change_id, _now()),
     )
 
 

@@ -8,14 +8,14 @@ from typing import Any
 
 import asyncpg
 
-from neobank.events import EventRow, write_events
+from neobank.events import EventRow, Outbox
 from neobank.payments.errors import PromotionInvalid
 from neobank.payments.schemas import FeeRuleIn, PromotionIn
 
 __all__ = ["create_promotion", "fee_report", "list_promotions", "list_rules", "set_rule"]
 
 
-async def set_rule(conn: asyncpg.Connection, rule: FeeRuleIn) -> dict[str, Any]:
+async def set_rule(conn: asyncpg.Connection, outbox: Outbox, rule: FeeRuleIn) -> dict[str, Any]:
     row = await conn.fetchrow(
         """
         INSERT INTO fee_rules (kind, currency, amount) VALUES ($1, $2, $3)
@@ -28,10 +28,8 @@ async def set_rule(conn: asyncpg.Connection, rule: FeeRuleIn) -> dict[str, Any]:
     )
     assert row is not None
     out = _rule_out(row)
-    await write_events(
-        conn,
-        [EventRow("fee_rule.set", "fee_rule", f"{rule.kind}:{rule.currency}", out)],
-        row["updated_at"],
+    outbox.add(
+        EventRow("fee_rule.set", "fee_rule", f"{rule.kind}:{rule.currency}", out), row["updated_at"]
     )
     return out
 
@@ -62,7 +60,9 @@ def _promotion_out(row: asyncpg.Record) -> dict[str, Any]:
     }
 
 
-async def create_promotion(conn: asyncpg.Connection, promo: PromotionIn) -> dict[str, Any]:
+async def create_promotion(
+    conn: asyncpg.Connection, outbox: Outbox, promo: PromotionIn
+) -> dict[str, Any]:
     if promo.starts_at.tzinfo is None or promo.ends_at.tzinfo is None:
         raise PromotionInvalid("starts_at and ends_at need a time zone offset")
     if promo.ends_at <= promo.starts_at:
@@ -79,9 +79,7 @@ async def create_promotion(conn: asyncpg.Connection, promo: PromotionIn) -> dict
     )
     assert row is not None
     out = _promotion_out(row)
-    await write_events(
-        conn, [EventRow("promotion.created", "promotion", out["id"], out)], row["created_at"]
-    )
+    outbox.add(EventRow("promotion.created", "promotion", out["id"], out), row["created_at"])
     return out
 
 

@@ -139,7 +139,9 @@ async def set_fee_rule(
     """Ops: set the fee of a transfer kind in a currency (0 for none); the next transfer pays
     it."""
     claim = claim_for(request, caller, key, body.model_dump(mode="json"))
-    response = await run_idempotent(services, claim, 200, lambda conn: pricing.set_rule(conn, body))
+    response = await run_idempotent(
+        services, claim, 200, lambda conn, outbox: pricing.set_rule(conn, outbox, body)
+    )
     services.fees.invalidate()
     return response
 
@@ -163,7 +165,7 @@ async def create_promotion(
     """Ops: waive a percentage of the fees of some kinds within [starts_at, ends_at)."""
     claim = claim_for(request, caller, key, body.model_dump(mode="json"))
     response = await run_idempotent(
-        services, claim, 201, lambda conn: pricing.create_promotion(conn, body)
+        services, claim, 201, lambda conn, outbox: pricing.create_promotion(conn, outbox, body)
     )
     services.fees.invalidate()
     return response

@@ -1,0 +1,55 @@
+"""The outbox holds a use case's events until its transaction's last write, each with its own
+time, and hands them over exactly once."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+
+from neobank.db.statement import WriteStatement
+from neobank.events import EventRow, Outbox
+
+
+async def _events(db: asyncpg.Connection, aggregate_id: str) -> list[asyncpg.Record]:
+    return await db.fetch(
+        "SELECT type, payload, occurred_at FROM events WHERE aggregate_id = $1 ORDER BY id",
+        aggregate_id,
+    )
+
+
+async def test_events_go_out_with_the_last_write_each_at_its_own_time(
+    db: asyncpg.Connection,
+) -> None:
+    aggregate = str(uuid.uuid4())
+    first = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+    outbox = Outbox()
+    outbox.add(EventRow("test.first", "test", aggregate, {"n": 1}), first)
+    outbox.add(EventRow("test.second", "test", aggregate, {"n": 2}), first + timedelta(seconds=3))
+    assert len(outbox) == 2
+    last = WriteStatement()
+    outbox.add_to(last)
+    assert len(outbox) == 0, "handed over: the outbox holds nothing more"
+    async with db.transaction():
+        await last.execute(db)
+        await outbox.write(db)  # nothing left: writes nothing
+    rows = await _events(db, aggregate)
+    assert [(r["type"], r["payload"]) for r in rows] == [
+        ("test.first", {"n": 1}),
+        ("test.second", {"n": 2}),
+    ]
+    assert [r["occurred_at"] for r in rows] == [first, first + timedelta(seconds=3)]
+
+
+async def test_a_rolled_back_transaction_writes_none_of_its_events(
+    db: asyncpg.Connection,
+) -> None:
+    aggregate = str(uuid.uuid4())
+    outbox = Outbox()
+    outbox.add(EventRow("test.lost", "test", aggregate, {}), datetime.now(UTC))
+    tr = db.transaction()
+    await tr.start()
+    await outbox.write(db)
+    await tr.rollback()
+    assert await _events(db, aggregate) == []
