@@ -7,9 +7,11 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
+import pytest
 
 from neobank.db.statement import WriteStatement
 from neobank.events import EventRow, Outbox
+from neobank.events.outbox import add_events
 
 
 async def _events(db: asyncpg.Connection, aggregate_id: str) -> list[asyncpg.Record]:
@@ -53,3 +55,22 @@ async def test_a_rolled_back_transaction_writes_none_of_its_events(
     await outbox.write(db)
     await tr.rollback()
     assert await _events(db, aggregate) == []
+
+
+@pytest.mark.parametrize("step_moved", [True, False])
+async def test_events_follow_the_part_they_depend_on(
+    db: asyncpg.Connection, step_moved: bool
+) -> None:
+    """A job's result: the step's update, its event only if the update found the step, and
+    what the final select reads of the update, in one statement."""
+    aggregate = str(uuid.uuid4())
+    await db.execute("CREATE TEMP TABLE steps (status text)")
+    await db.execute("INSERT INTO steps VALUES ($1)", "pending" if step_moved else "done")
+    statement = WriteStatement()
+    step = statement.add("UPDATE steps SET status = 'done' WHERE status = 'pending' RETURNING 1")
+    add_events(
+        statement, [EventRow("test.moved", "test", aggregate, {})], datetime.now(UTC), when=step
+    )
+    found = await statement.fetchval(db, f"SELECT count(*) FROM {step}")
+    assert found == (1 if step_moved else 0)
+    assert len(await _events(db, aggregate)) == (1 if step_moved else 0)

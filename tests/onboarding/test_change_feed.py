@@ -12,7 +12,7 @@ import asyncpg
 import pytest
 
 from neobank.db.pool import create_pool
-from neobank.onboarding.changes import ChangeFeed, notify_changed
+from neobank.onboarding.changes import CHANNEL, ChangeFeed, notice
 from neobank.onboarding.waiting_room import WaitingRoom
 
 WAIT_S = 5.0
@@ -43,8 +43,7 @@ async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
 
 
 async def _notify(pool: asyncpg.Pool, onboarding_id: str, **carried: Any) -> None:
-    async with pool.acquire() as conn, conn.transaction():
-        await notify_changed(conn, onboarding_id, **carried)
+    await pool.execute("SELECT pg_notify($1, $2)", CHANNEL, notice(onboarding_id, **carried))
 
 
 async def test_a_notice_wakes_the_watchers_of_its_onboarding(pool: asyncpg.Pool) -> None:

@@ -3,8 +3,10 @@
 Each module keeps its own SQL and adds it as a part (`INSERT`, `UPDATE`, ...), registering its
 parameters with `param`. PostgreSQL runs all parts with one snapshot, then fires the AFTER
 triggers (foreign keys included) at the end of the whole statement, where they see every row
-the statement wrote. Parts may not depend on each other's effects. The text depends only on
-which parts are present, so asyncpg's statement cache keeps it prepared.
+the statement wrote. Parts may not depend on each other's effects, only read what another
+returns (by the name `add` gives). The text depends only on which parts are present, so
+asyncpg's statement cache keeps it prepared. One statement needs no transaction of its own:
+it commits or fails as a whole.
 """
 
 from __future__ import annotations
@@ -26,18 +28,30 @@ class WriteStatement:
         self._args.append(value)
         return f"${len(self._args)}"
 
-    def add(self, sql: str) -> None:
-        """Add one data-modifying statement (it must not end in a semicolon)."""
-        self._parts.append(f"w{len(self._parts)} AS ({sql})")
+    def add(self, sql: str) -> str:
+        """Add one data-modifying statement (it must not end in a semicolon); returns the
+        name under which later parts and the final select read what it returns."""
+        name = f"w{len(self._parts)}"
+        self._parts.append(f"{name} AS ({sql})")
+        return name
 
     def __bool__(self) -> bool:
         return bool(self._parts)
 
     @property
     def sql(self) -> str:
-        return "WITH " + ",\n".join(self._parts) + "\nSELECT 1"
+        return self._with("SELECT 1")
+
+    def _with(self, select: str) -> str:
+        return "WITH " + ",\n".join(self._parts) + "\n" + select
 
     async def execute(self, conn: asyncpg.Connection) -> None:
         """Run every part in one statement (nothing at all if there is no part)."""
         if self._parts:
             await conn.execute(self.sql, *self._args)
+
+    async def fetchval(self, conn: asyncpg.Connection | asyncpg.Pool, select: str) -> Any:
+        """Run every part, then ``select`` (which may read the parts by name); its first
+        value, or None if it has no row."""
+        assert self._parts, "a statement of no parts"
+        return await conn.fetchval(self._with(select), *self._args)

@@ -27,9 +27,12 @@ def add_events(
     statement: WriteStatement,
     events: Sequence[EventRow],
     occurred_at: datetime | Sequence[datetime],
+    *,
+    when: str | None = None,
 ) -> None:
     """Add the events' insert to a statement of several writes (nothing if there are none).
-    ``occurred_at`` is one time for all of them, or one time per event."""
+    ``occurred_at`` is one time for all of them, or one time per event; with ``when`` (a
+    part's name), only if that part returned a row."""
     if not events:
         return
     p = statement.param
@@ -49,6 +52,7 @@ def add_events(
                     {p([e.aggregate_id for e in events])}::text[],
                     {p([e.payload for e in events])}::jsonb[]{times})
             AS u(t, v, at, ai, p{", o" if times else ""})
+        {f"WHERE EXISTS (SELECT FROM {when})" if when else ""}
         """
     )
 

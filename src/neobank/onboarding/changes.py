@@ -23,7 +23,7 @@ import structlog
 if TYPE_CHECKING:
     from neobank.onboarding.waiting_room import WaitingRoom
 
-__all__ = ["CHANNEL", "ChangeFeed", "notify_changed"]
+__all__ = ["CHANNEL", "ChangeFeed", "notice"]
 
 log = structlog.get_logger(__name__)
 
@@ -31,23 +31,19 @@ CHANNEL = "onboarding_changed"
 _NO_TICKET = "-"
 
 
-async def notify_changed(
-    conn: asyncpg.Connection,
-    onboarding_id: str,
-    *,
-    sample_s: float | None = None,
-    release_ticket: str | None = None,
-) -> None:
-    """Announce a change (delivered at COMMIT, and only if the transaction commits).
+def notice(
+    onboarding_id: str, *, sample_s: float | None = None, release_ticket: str | None = None
+) -> str:
+    """The payload announcing a change (send it on `CHANNEL`: `pg_notify` delivers it at
+    COMMIT, and only if the transaction commits).
 
     A job that runs outside the API process and has no shared waiting room (a `neobank
     worker` without Redis) hands the room what it learnt through the notice instead: the
     identity check's turnaround (`sample_s`, for the admission limit) and the ticket whose
     slot a failed onboarding frees. Only the API process of an in-process room acts on them."""
-    payload = onboarding_id
-    if sample_s is not None:
-        payload = f"{onboarding_id} {sample_s!r} {release_ticket or _NO_TICKET}"
-    await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, payload)
+    if sample_s is None:
+        return onboarding_id
+    return f"{onboarding_id} {sample_s!r} {release_ticket or _NO_TICKET}"
 
 
 class ChangeFeed:

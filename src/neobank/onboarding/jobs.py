@@ -20,12 +20,14 @@ from procrastinate import JobContext
 from procrastinate.retry import BaseRetryStrategy, RetryDecision
 
 from neobank.agencies.client import AgencyClients, AgencyError, AgencyRejected, CircuitOpen
-from neobank.events import EventRow, write_events
+from neobank.db.statement import WriteStatement
+from neobank.events import EventRow
+from neobank.events.outbox import add_events
 from neobank.idempotency import StoredAnswer
 from neobank.ledger.chart import AccountCode, bank_account_id
 from neobank.ledger.domain import ItemOutcome, TransferSpec
 from neobank.ledger.engine import LedgerEngine, Rendered, Submission
-from neobank.onboarding.changes import notify_changed
+from neobank.onboarding.changes import CHANNEL, notice
 from neobank.onboarding.flow import RETRYABLE_ID_REASONS
 from neobank.onboarding.sealing import Sealer, sealer_for
 from neobank.onboarding.service import (
@@ -140,35 +142,33 @@ async def _check_identity(resources: JobResources, row: Any, sealer: Sealer) -> 
     )
     now = datetime.now(UTC)
     final_failure = not result.verified and result.reason not in RETRYABLE_ID_REASONS
-    async with resources.pool.acquire() as conn, conn.transaction():
-        done = await conn.fetchrow(
-            """
-            UPDATE onboardings SET id_status = $2::varchar, id_reason = $3,
-                id_verification_id = $4, id_checked_at = $5, updated_at = $5,
-                status = CASE WHEN $6::boolean THEN 'failed'
-                              WHEN $2::varchar = 'passed' AND acct_status = 'passed' THEN 'ready'
-                              ELSE status END
-            WHERE id = $1 AND id_status = 'pending' AND status = 'in_progress'
-            RETURNING id_requested_at
-            """,
-            row["id"],
-            "passed" if result.verified else "failed",
-            result.reason,
-            result.verification_id,
-            now,
-            final_failure,
-        )
-        if done is None:
-            return
-        kind = "onboarding.id_verified" if result.verified else "onboarding.id_rejected"
-        body = {"verification_id": result.verification_id, "reason": result.reason}
-        await write_events(conn, [EventRow(kind, "onboarding", onboarding_id, body)], now)
-        turnaround_s = (now - done["id_requested_at"]).total_seconds()
-        release = str(row["ticket_id"]) if final_failure else None
-        if resources.waiting_room is None:  # the API process's room learns it from the notice
-            await notify_changed(conn, onboarding_id, sample_s=turnaround_s, release_ticket=release)
-        else:
-            await notify_changed(conn, onboarding_id)
+    # The step was requested when the row read says: only this job moves it out of pending.
+    turnaround_s = (now - row["id_requested_at"]).total_seconds()
+    release = str(row["ticket_id"]) if final_failure else None
+    if resources.waiting_room is None:  # the API process's room learns it from the notice
+        payload = notice(onboarding_id, sample_s=turnaround_s, release_ticket=release)
+    else:
+        payload = notice(onboarding_id)
+    statement = WriteStatement()
+    p = statement.param
+    done = statement.add(
+        f"""
+        UPDATE onboardings SET id_status = {p("passed" if result.verified else "failed")}::varchar,
+            id_reason = {p(result.reason)}, id_verification_id = {p(result.verification_id)},
+            id_checked_at = {p(now)}, updated_at = {p(now)},
+            status = CASE WHEN {p(final_failure)}::boolean THEN 'failed'
+                          WHEN {p(result.verified)}::boolean AND acct_status = 'passed'
+                              THEN 'ready'
+                          ELSE status END
+        WHERE id = {p(row["id"])} AND id_status = 'pending' AND status = 'in_progress'
+        RETURNING 1
+        """
+    )
+    kind = "onboarding.id_verified" if result.verified else "onboarding.id_rejected"
+    body = {"verification_id": result.verification_id, "reason": result.reason}
+    add_events(statement, [EventRow(kind, "onboarding", onboarding_id, body)], now, when=done)
+    if not await _record(resources, statement, done, payload):
+        return
     if resources.waiting_room is not None:
         resources.waiting_room.observe(turnaround_s)
         if release is not None:
@@ -194,29 +194,32 @@ async def _send_credit(resources: JobResources, row: Any, sealer: Sealer) -> Non
         resources.engine, uuid.uuid5(_TRANSFER_NAMESPACE, f"{the_id}|{salt.hex()}")
     )
     now = datetime.now(UTC)
-    async with resources.pool.acquire() as conn, conn.transaction():
-        updated = await conn.fetchval(
-            """
-            UPDATE onboardings SET acct_status = 'sent', acct_credit_id = $2, acct_sent_at = $3,
-                updated_at = $3
-            WHERE id = $1 AND acct_status = 'pending' RETURNING 1
-            """,
-            the_id,
-            credit.credit_id,
-            now,
-        )
-        if updated:
-            await notify_changed(conn, onboarding_id)
-            body = {"credit_id": credit.credit_id, "bank_code": row["acct_bank_code"]}
-            await write_events(
-                conn,
-                [
-                    EventRow(
-                        "onboarding.verification_credit_sent", "onboarding", onboarding_id, body
-                    )
-                ],
-                now,
-            )
+    statement = WriteStatement()
+    p = statement.param
+    done = statement.add(
+        f"""
+        UPDATE onboardings SET acct_status = 'sent', acct_credit_id = {p(credit.credit_id)},
+            acct_sent_at = {p(now)}, updated_at = {p(now)}
+        WHERE id = {p(the_id)} AND acct_status = 'pending' RETURNING 1
+        """
+    )
+    body = {"credit_id": credit.credit_id, "bank_code": row["acct_bank_code"]}
+    event = EventRow("onboarding.verification_credit_sent", "onboarding", onboarding_id, body)
+    add_events(statement, [event], now, when=done)
+    await _record(resources, statement, done, notice(onboarding_id))
+
+
+async def _record(
+    resources: JobResources, statement: WriteStatement, step: str, payload: str
+) -> bool:
+    """Record a check's result in one statement (no transaction of its own): the step's
+    update (part `step`, which returns a row only if the step was still pending), its event,
+    and the notice that wakes the long polls; whether the step was still pending."""
+    p = statement.param
+    notified = await statement.fetchval(
+        resources.pool, f"SELECT count(pg_notify({p(CHANNEL)}, {p(payload)})) FROM {step}"
+    )
+    return bool(notified)
 
 
 # Each check: the onboarding column that says it is pending, and what runs it.
