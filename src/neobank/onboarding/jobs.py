@@ -14,6 +14,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 import procrastinate
 import structlog
 from procrastinate import JobContext
@@ -167,7 +168,7 @@ async def _check_identity(resources: JobResources, row: Any, sealer: Sealer) -> 
     kind = "onboarding.id_verified" if result.verified else "onboarding.id_rejected"
     body = {"verification_id": result.verification_id, "reason": result.reason}
     add_events(statement, [EventRow(kind, "onboarding", onboarding_id, body)], now, when=done)
-    if not await _record(resources, statement, done, payload):
+    if not await _record(resources.pool, statement, done, payload):
         return
     if resources.waiting_room is not None:
         resources.waiting_room.observe(turnaround_s)
@@ -206,18 +207,16 @@ async def _send_credit(resources: JobResources, row: Any, sealer: Sealer) -> Non
     body = {"credit_id": credit.credit_id, "bank_code": row["acct_bank_code"]}
     event = EventRow("onboarding.verification_credit_sent", "onboarding", onboarding_id, body)
     add_events(statement, [event], now, when=done)
-    await _record(resources, statement, done, notice(onboarding_id))
+    await _record(resources.pool, statement, done, notice(onboarding_id))
 
 
-async def _record(
-    resources: JobResources, statement: WriteStatement, step: str, payload: str
-) -> bool:
+async def _record(pool: asyncpg.Pool, statement: WriteStatement, step: str, payload: str) -> bool:
     """Record a check's result in one statement (no transaction of its own): the step's
     update (part `step`, which returns a row only if the step was still pending), its event,
     and the notice that wakes the long polls; whether the step was still pending."""
     p = statement.param
     notified = await statement.fetchval(
-        resources.pool, f"SELECT count(pg_notify({p(CHANNEL)}, {p(payload)})) FROM {step}"
+        pool, f"SELECT count(pg_notify({p(CHANNEL)}, {p(payload)})) FROM {step}"
     )
     return bool(notified)
 
