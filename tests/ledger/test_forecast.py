@@ -6,10 +6,12 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
 import asyncpg
+import pytest
 from prometheus_client import REGISTRY
 
 from neobank.db.pool import create_pool
@@ -23,7 +25,7 @@ from neobank.ledger.domain import (
     ResultCode,
     TransferFlags,
 )
-from neobank.ledger.engine import LedgerEngine, Rendered, Submission
+from neobank.ledger.engine import ONE_STATEMENT_TRANSFERS_MAX, LedgerEngine, Rendered, Submission
 from neobank.ledger.forecast import REST_BATCHES_MAX, Forecast, producers_passed
 from tests.ledger.conftest import LIMITED, counters, open_accounts, submit
 from tests.ledger.fake import resolve, transfer
@@ -50,9 +52,21 @@ async def journal_runs_in_order(db: asyncpg.Connection) -> None:
         assert r["balance_after"] == balance[r["account_id"]], dict(r)
 
 
+@pytest.fixture(params=[ONE_STATEMENT_TRANSFERS_MAX, 0], ids=["one_statement", "transaction"])
+async def small_batch_engine(
+    pool: asyncpg.Pool, request: pytest.FixtureRequest
+) -> AsyncIterator[LedgerEngine]:
+    """An engine whose small forecast batches commit in one statement, or in a transaction."""
+    engine = LedgerEngine(pool, one_statement_transfers_max=request.param)
+    await engine.start()
+    yield engine
+    await engine.stop()
+
+
 async def test_concurrent_batches_run_as_forecast_and_keep_the_books(
-    engine: LedgerEngine, db: asyncpg.Connection
+    small_batch_engine: LedgerEngine, db: asyncpg.Connection
 ) -> None:
+    engine = small_batch_engine
     ids = await open_accounts(db, 0, *[LIMITED] * 6)
     cash, customers = ids[0], ids[1:]
     await submit(engine, *[[transfer(cash, c, 10_000)] for c in customers])
@@ -117,7 +131,7 @@ async def test_a_batch_built_on_an_attempt_that_missed_does_not_commit_as_foreca
     """The first batch's forecast attempt misses (an account of its changed behind it) and
     runs again locked, committing the same counters later. The second batch started from the
     first attempt's states: its counters check would pass, but its journal came first."""
-    engine = LedgerEngine(pool, batch_transfers_max=1)
+    engine = LedgerEngine(pool, batch_transfers_max=1, one_statement_transfers_max=0)
     await engine.start()
     x, y, z = await open_accounts(db, 0, 0, 0)
     second_wrote, first_retry_wrote = asyncio.Event(), asyncio.Event()
@@ -156,8 +170,9 @@ async def test_a_batch_built_on_an_attempt_that_missed_does_not_commit_as_foreca
 
 
 async def test_an_account_changed_behind_the_forecast_is_caught_under_the_lock(
-    engine: LedgerEngine, db: asyncpg.Connection
+    small_batch_engine: LedgerEngine, db: asyncpg.Connection
 ) -> None:
+    engine = small_batch_engine
     cash, customer = await open_accounts(db, 0, LIMITED)
     assert [o.code for o in await submit(engine, [transfer(cash, customer, 500)])] == [
         ResultCode.OK
@@ -172,12 +187,17 @@ async def test_an_account_changed_behind_the_forecast_is_caught_under_the_lock(
     await assert_books(db)
 
 
+@pytest.mark.parametrize("one_statement_max", [ONE_STATEMENT_TRANSFERS_MAX, 0])
 async def test_two_engines_moving_the_same_accounts_never_commit_a_stale_forecast(
-    database_url: str, db: asyncpg.Connection
+    database_url: str, db: asyncpg.Connection, one_statement_max: int
 ) -> None:
-    """Two "processes": each one's forecast goes stale whenever the other moves money."""
+    """Two "processes": each one's forecast goes stale whenever the other moves money. Their
+    small batches run in one statement, or (0) in a transaction."""
     pools = [await create_pool(database_url, min_size=1, max_size=4) for _ in range(2)]
-    engines = [LedgerEngine(p, batch_transfers_max=4) for p in pools]
+    engines = [
+        LedgerEngine(p, batch_transfers_max=4, one_statement_transfers_max=one_statement_max)
+        for p in pools
+    ]
     try:
         for engine in engines:
             await engine.start()

@@ -28,11 +28,12 @@ class WriteStatement:
         self._args.append(value)
         return f"${len(self._args)}"
 
-    def add(self, sql: str) -> str:
-        """Add one data-modifying statement (it must not end in a semicolon); returns the
-        name under which later parts and the final select read what it returns."""
+    def add(self, sql: str, *, materialized: bool = False) -> str:
+        """Add one part (it must not end in a semicolon); returns the name under which later
+        parts and the final select read what it returns. A `materialized` part that only
+        reads runs once, before the parts that read it (a row lock taken there, say)."""
         name = f"w{len(self._parts)}"
-        self._parts.append(f"{name} AS ({sql})")
+        self._parts.append(f"{name} AS {'MATERIALIZED ' if materialized else ''}({sql})")
         return name
 
     def __bool__(self) -> bool:

@@ -26,6 +26,7 @@ __all__ = [
     "InFlight",
     "StoredAnswer",
     "add_answers",
+    "add_new_claims",
     "claim_many",
     "fetch_answer",
     "purge_expired",
@@ -106,6 +107,29 @@ def add_answers(statement: WriteStatement, answers: Sequence[tuple[Claim, Stored
                     {p([a.status_code for _, a in answers])}::int[],
                     {p([a.body for _, a in answers])}::jsonb[]) AS u(scope, key, status, body)
         WHERE k.scope = u.scope AND k.key = u.key
+        """
+    )
+
+
+def add_new_claims(
+    statement: WriteStatement, answers: Sequence[tuple[Claim, StoredAnswer]]
+) -> None:
+    """Add claiming keys and storing their answers, in one insert, to a statement of several
+    writes: for work done on the bet that its keys are new. A key stored before (or being
+    stored by a transaction still open) fails the whole statement with a unique violation
+    once that one commits; the caller then claims them as `claim_many` does."""
+    if not answers:
+        return
+    ordered = sorted(answers, key=lambda a: (a[0].scope, a[0].key))
+    p = statement.param
+    statement.add(
+        f"""
+        INSERT INTO idempotency_keys (scope, key, request_hash, status_code, response)
+        SELECT * FROM unnest({p([c.scope for c, _ in ordered])}::text[],
+                             {p([c.key for c, _ in ordered])}::text[],
+                             {p([c.request_hash for c, _ in ordered])}::bytea[],
+                             {p([a.status_code for _, a in ordered])}::int[],
+                             {p([a.body for _, a in ordered])}::jsonb[])
         """
     )
 

@@ -10,7 +10,9 @@ once, store the answers and events, commit. Then every waiting request gets its 
 Most batches are forecast (`neobank.ledger.forecast`): they check their chains against the
 states the batches before them will leave, write without account locks, and lock their
 accounts only to check those states and update them; a batch whose accounts differ rolls
-back and runs again locked, as above. Posts and voids of pending transfers always run locked.
+back and runs again locked, as above. A forecast batch of a few transfers is committed in one
+statement instead of a transaction (`neobank.ledger.one_statement`): one round trip. Posts and
+voids of pending transfers always run locked.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -29,20 +30,32 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt,
 
 from neobank.db.statement import WriteStatement
 from neobank.errors import NeobankError
-from neobank.events.outbox import EventRow, add_events
-from neobank.idempotency.service import Claim, StoredAnswer, add_answers
 from neobank.ledger import store
 from neobank.ledger.claims import claim_batch, replay
 from neobank.ledger.domain import (
     BatchOutcome,
-    ItemOutcome,
     TransferSpec,
     apply_batch,
     touched_account_ids,
 )
 from neobank.ledger.errors import LedgerUnavailable
-from neobank.ledger.forecast import Forecast, Turn, expected_fields, producers_passed
-from neobank.ledger.submission import Answer, Rendered, RowPart, RowWriter, Submission
+from neobank.ledger.forecast import (
+    Forecast,
+    ForecastMissed,
+    Turn,
+    expected_fields,
+    producers_passed,
+)
+from neobank.ledger.forecast_check import lock_and_update_as_forecast
+from neobank.ledger.one_statement import NotNew, commit_one_statement, fits_one_statement
+from neobank.ledger.submission import (
+    Answer,
+    Rendered,
+    RowPart,
+    RowWriter,
+    Submission,
+    render_batch,
+)
 from neobank.observability import metrics
 
 __all__ = ["Answer", "LedgerEngine", "Rendered", "RowPart", "RowWriter", "Submission"]
@@ -55,6 +68,8 @@ BATCH_TRANSFERS_MAX = 16_384
 QUEUE_DEPTH_MAX = 100_000
 # Batches one process applies at once, each in its own transaction.
 BATCHES_IN_FLIGHT_MAX = 2
+# A forecast batch of at most this many transfers commits in one statement (0: never).
+ONE_STATEMENT_TRANSFERS_MAX = store.COPY_TRANSFERS_MIN - 1
 # A transaction that deadlocks or collides with another process is retried this many times.
 BATCH_ATTEMPTS_MAX = 5
 
@@ -74,9 +89,12 @@ class LedgerEngine:
         *,
         batch_transfers_max: int = BATCH_TRANSFERS_MAX,
         batches_in_flight_max: int = BATCHES_IN_FLIGHT_MAX,
+        one_statement_transfers_max: int = ONE_STATEMENT_TRANSFERS_MAX,
     ) -> None:
+        assert one_statement_transfers_max < store.COPY_TRANSFERS_MIN, "one statement never copies"
         self._pool = pool
         self._batch_transfers_max = batch_transfers_max
+        self._one_statement_transfers_max = one_statement_transfers_max
         self._queue: asyncio.Queue[Submission] = asyncio.Queue(maxsize=QUEUE_DEPTH_MAX)
         self._task: asyncio.Task[None] | None = None
         # A second batch prepares and waits on its locks while the first commits (fsync):
@@ -178,10 +196,7 @@ class LedgerEngine:
             reraise=True,
         ):
             with attempt:
-                try:
-                    results = await self._commit(batch, forecast=True)
-                except _ForecastMissed:
-                    results = await self._commit(batch, forecast=False)
+                results = await self._commit_best_way(batch)
         for sub, result in zip(batch, results, strict=True):
             if sub.future.done():
                 continue
@@ -190,16 +205,27 @@ class LedgerEngine:
             else:
                 sub.future.set_result(result)
 
-    async def _commit(
-        self, batch: list[Submission], *, forecast: bool
-    ) -> list[Answer | NeobankError]:
-        started = time.perf_counter()
+    async def _commit_best_way(self, batch: list[Submission]) -> list[Answer | NeobankError]:
+        """In one statement if the batch can be (`neobank.ledger.one_statement`), else
+        forecast, else locked; each route falls back to the next when its bet fails."""
         # Posts and voids read their pending transfers under the accounts' locks.
         forecast = (
-            forecast
-            and not any(t.pending_id for sub in batch for c in sub.chains for t in c)
+            not any(t.pending_id for sub in batch for c in sub.chains for t in c)
             and self._forecast.ready()
         )
+        try:
+            if forecast and fits_one_statement(batch, self._one_statement_transfers_max):
+                with contextlib.suppress(NotNew):
+                    return await self._commit(batch, _ONE_STATEMENT)
+            if forecast:
+                return await self._commit(batch, _FORECAST)
+        except ForecastMissed:
+            pass
+        return await self._commit(batch, _LOCKED)
+
+    async def _commit(self, batch: list[Submission], route: str) -> list[Answer | NeobankError]:
+        started = time.perf_counter()
+        chains = [chain for sub in batch for chain in sub.chains]
         try:
             async with self._pool.acquire() as conn:
                 # A batch takes its turn with a connection in hand: none ever waits for a
@@ -207,22 +233,28 @@ class LedgerEngine:
                 turn = self._forecast.turn()
                 committed = False
                 try:
-                    async with conn.transaction():
-                        live = await claim_batch(conn, batch)
-                        chains = [chain for sub in live for chain in sub.chains]
-                        if forecast:
-                            by_sub = await self._commit_forecast(conn, live, chains, turn)
-                        else:
-                            by_sub = await self._commit_locked(conn, live, chains, turn)
-                        for sub in batch:
-                            if id(sub) not in by_sub:
-                                by_sub[id(sub)] = await replay(conn, sub)
+                    if route == _ONE_STATEMENT:
+                        by_sub = await commit_one_statement(
+                            conn, self._forecast, batch, chains, turn
+                        )
+                    else:
+                        async with conn.transaction():
+                            live = await claim_batch(conn, batch)
+                            chains = [chain for sub in live for chain in sub.chains]
+                            commit = (
+                                self._commit_forecast if route == _FORECAST else self._commit_locked
+                            )
+                            by_sub = await commit(conn, live, chains, turn)
+                            for sub in batch:
+                                if id(sub) not in by_sub:
+                                    by_sub[id(sub)] = await replay(conn, sub)
                     committed = True
                 finally:
                     turn.end(committed=committed)
         except BaseException:
             self._forecast.forget()  # what this batch left to the forecast never came to be
             raise
+        metrics.LEDGER_BATCHES.labels(route).inc()
         metrics.LEDGER_COMMIT_SECONDS.observe(time.perf_counter() - started)
         metrics.LEDGER_BATCH_TRANSFERS.observe(len(chains))
         return [by_sub[id(sub)] for sub in batch]
@@ -283,23 +315,17 @@ class LedgerEngine:
         for writer, rows in writes.items():
             await writer(conn, rows)
         if not await producers_passed(producers, "locked"):
-            raise self._missed()
-        held = await store.lock_and_update_as_forecast(conn, expected, accounts)
+            raise self._forecast.miss()
+        held = await lock_and_update_as_forecast(conn, expected, accounts)
         turn.passed("locked")
         # The producers held these accounts before this batch could lock them: they have
         # ended by now, or are about to. A producer that did not commit never left these
         # states, even if the counters match (its locked retry commits the same ones later).
         ended = await producers_passed(producers, "ended")
         if not (held and ended and all(p.committed for p in producers)):
-            raise self._missed()
+            raise self._forecast.miss()
         self._forecast.hit()
-        metrics.LEDGER_FORECAST_BATCHES.labels("hit").inc()
         return by_sub
-
-    def _missed(self) -> _ForecastMissed:
-        self._forecast.miss()
-        metrics.LEDGER_FORECAST_BATCHES.labels("miss").inc()
-        return _ForecastMissed()
 
     async def _write(
         self,
@@ -320,52 +346,19 @@ class LedgerEngine:
         statement = WriteStatement()
         locked = producers is None
         store.add_ledger_writes(statement, outcome, now, accounts=locked, rows=not copy)
-        by_sub, writes = self._render_results(statement, live, outcome.items, now)
+        by_sub, writes = render_batch(statement, live, outcome.items, now)
         if copy:
             await store.copy_transfers(conn, outcome, now)
             await statement.execute(conn)
         if producers and not await producers_passed(producers, "written"):
-            raise self._missed()
+            raise self._forecast.miss()
         await (store.copy_journal(conn, outcome, now) if copy else statement.execute(conn))
         turn.passed("written")
         return by_sub, writes
 
-    def _render_results(
-        self,
-        statement: WriteStatement,
-        live: Sequence[Submission],
-        items: list[ItemOutcome],
-        now: datetime,
-    ) -> tuple[dict[int, Answer | NeobankError], dict[RowWriter, list[tuple[Any, ...]]]]:
-        """Render each live submission's outcomes; add its answer and events to `statement`
-        and return its answer and the extra rows to write, by writer."""
-        answers: list[tuple[Claim, StoredAnswer]] = []
-        events: list[EventRow] = []
-        writes: dict[RowWriter, list[tuple[Any, ...]]] = defaultdict(list)
-        parts: dict[RowPart, list[tuple[Any, ...]]] = defaultdict(list)
-        by_sub: dict[int, Answer | NeobankError] = {}
-        position = 0
-        for sub in live:
-            outcomes = items[position : position + len(sub.chains)]
-            position += len(sub.chains)
-            rendered = sub.render(outcomes, now)
-            if sub.claim is not None:
-                answers.append((sub.claim, rendered.answer))
-            events.extend(rendered.events)
-            for writer, row in rendered.writes:
-                writes[writer].append(row)
-            for part, row in rendered.parts:
-                parts[part].append(row)
-            by_sub[id(sub)] = Answer(rendered.answer, replayed=False, outcomes=outcomes)
-        add_answers(statement, answers)
-        add_events(statement, events, now)
-        for part, rows in parts.items():
-            part(statement, rows)
-        return by_sub, writes
 
-
-class _ForecastMissed(Exception):
-    """A forecast batch found an account not as forecast: it rolled back, to run locked."""
+# How a batch is committed (`neobank_ledger_batches_total{route}`).
+_ONE_STATEMENT, _FORECAST, _LOCKED = "one_statement", "forecast", "locked"
 
 
 def _fail(batch: Sequence[Submission], exc: BaseException) -> None:

@@ -39,8 +39,16 @@ from datetime import date
 from uuid import UUID
 
 from neobank.ledger.values import AccountState
+from neobank.observability import metrics
 
-__all__ = ["AccountFields", "Forecast", "Turn", "expected_fields", "producers_passed"]
+__all__ = [
+    "AccountFields",
+    "Forecast",
+    "ForecastMissed",
+    "Turn",
+    "expected_fields",
+    "producers_passed",
+]
 
 # Accounts remembered at most; past it the forecast starts again from the database.
 ACCOUNTS_MAX = 100_000
@@ -100,6 +108,10 @@ async def producers_passed(producers: Iterable[Turn], step: str) -> bool:
     return True
 
 
+class ForecastMissed(Exception):
+    """A forecast batch found an account not as forecast: it rolled back, to run locked."""
+
+
 class Forecast:
     def __init__(self, accounts_max: int = ACCOUNTS_MAX) -> None:
         self._accounts_max = accounts_max
@@ -148,12 +160,16 @@ class Forecast:
 
     def hit(self) -> None:
         self._rest_after_miss = 1
+        metrics.LEDGER_FORECAST_BATCHES.labels("hit").inc()
 
-    def miss(self) -> None:
-        """A forecast was wrong: forget everything and rest before forecasting again."""
+    def miss(self) -> ForecastMissed:
+        """A forecast was wrong: forget everything and rest before forecasting again.
+        Returns the exception that rolls the batch back."""
         self._states.clear()
         self._rest_batches = self._rest_after_miss
         self._rest_after_miss = min(2 * self._rest_after_miss, REST_BATCHES_MAX)
+        metrics.LEDGER_FORECAST_BATCHES.labels("miss").inc()
+        return ForecastMissed()
 
     def forget(self) -> None:
         """A batch failed after it was remembered: its states may never come to be."""

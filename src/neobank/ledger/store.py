@@ -20,7 +20,6 @@ from neobank.ledger.domain import (
     TransferFlags,
     TransferSpec,
 )
-from neobank.ledger.forecast import AccountFields
 
 __all__ = [
     "COPY_TRANSFERS_MIN",
@@ -34,7 +33,6 @@ __all__ = [
     "load_for_batch",
     "load_pendings",
     "lock_accounts",
-    "lock_and_update_as_forecast",
     "read_accounts",
     "set_overdraft_limit",
 ]
@@ -280,61 +278,6 @@ def _add_account_updates(statement: WriteStatement, accounts: Sequence[AccountSt
         WHERE a.id = u.id
         """
     )
-
-
-# Locks the accounts in id order, checks that every one of them holds what the forecast
-# expected, and only if all do, writes the new counters of those that changed. Returns how
-# many matched (all of them, or the statement changed nothing). The UPDATE re-reads each
-# row's latest committed version (READ COMMITTED), the one the lock returned.
-_UPDATE_AS_FORECAST_SQL = f"""
-WITH u AS MATERIALIZED (
-    SELECT * FROM unnest($1::uuid[], $2::boolean[], $3::int[], $4::bigint[], $5::bigint[],
-        $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::date[],
-        $12::bigint[], $13::bigint[], $14::bigint[], $15::bigint[], $16::bigint[],
-        $17::date[])
-        AS u(id, changed, f, dl, ol, dp0, cp0, dpe0, cpe0, dt0, dtd0, dp, cp, dpe, cpe, dt, dtd)
-), locked AS MATERIALIZED (
-    SELECT * FROM ledger_accounts WHERE id {in_ids()} ORDER BY id FOR UPDATE
-), checked AS (
-    SELECT count(*) AS n FROM locked l JOIN u ON u.id = l.id
-    WHERE l.flags = u.f AND l.daily_debit_limit IS NOT DISTINCT FROM u.dl
-      AND l.overdraft_limit = u.ol
-      AND l.debits_posted = u.dp0 AND l.credits_posted = u.cp0
-      AND l.debits_pending = u.dpe0 AND l.credits_pending = u.cpe0
-      AND l.debits_today = u.dt0 AND l.debits_today_date IS NOT DISTINCT FROM u.dtd0
-), updated AS (  -- runs whether or not it is read, like every data-modifying CTE
-    UPDATE ledger_accounts a SET
-        debits_posted = u.dp, credits_posted = u.cp,
-        debits_pending = u.dpe, credits_pending = u.cpe,
-        debits_today = u.dt, debits_today_date = u.dtd
-    FROM u WHERE a.id = u.id AND u.changed
-        AND (SELECT n FROM checked) = cardinality($1::uuid[])
-    RETURNING 1
-)
-SELECT n FROM checked
-"""
-
-
-async def lock_and_update_as_forecast(
-    conn: asyncpg.Connection,
-    expected: dict[UUID, AccountFields],
-    after: dict[UUID, AccountState],
-) -> bool:
-    """Lock the accounts a forecast batch read (`expected`: their fields as forecast, see
-    `neobank.ledger.forecast`), and write `after`'s counters if every account still holds
-    what was expected. False (and nothing written) if any does not."""
-    if not expected:
-        return True
-    ids = sorted(expected)
-    columns: list[list[Any]] = [[] for _ in range(16)]
-    for account_id in ids:
-        new = after[account_id].counters()
-        before = expected[account_id]
-        row = (new != before[3:], *before, *new)
-        for column, value in zip(columns, row, strict=True):
-            column.append(value)
-    checked = await conn.fetchval(_UPDATE_AS_FORECAST_SQL, ids, *columns)
-    return bool(checked == len(ids))
 
 
 def add_account(

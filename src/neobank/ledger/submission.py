@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -11,11 +12,12 @@ from typing import Any
 import asyncpg
 
 from neobank.db.statement import WriteStatement
-from neobank.events.outbox import EventRow
-from neobank.idempotency.service import Claim, StoredAnswer
+from neobank.errors import NeobankError
+from neobank.events.outbox import EventRow, add_events
+from neobank.idempotency.service import Claim, StoredAnswer, add_answers, add_new_claims
 from neobank.ledger.domain import ItemOutcome, TransferSpec
 
-__all__ = ["Answer", "Rendered", "RowPart", "RowWriter", "Submission"]
+__all__ = ["Answer", "Rendered", "RowPart", "RowWriter", "Submission", "render_batch"]
 
 # Writes a batch's rows in a statement of its own (one round trip per writer and batch).
 RowWriter = Callable[[asyncpg.Connection, list[tuple[Any, ...]]], Awaitable[None]]
@@ -61,3 +63,40 @@ class Submission:
     @property
     def transfer_count(self) -> int:
         return sum(len(chain) for chain in self.chains)
+
+
+def render_batch(
+    statement: WriteStatement,
+    live: Sequence[Submission],
+    items: list[ItemOutcome],
+    now: datetime,
+    *,
+    new_claims: bool = False,
+) -> tuple[dict[int, Answer | NeobankError], dict[RowWriter, list[tuple[Any, ...]]]]:
+    """Render each live submission's outcomes (`items`, in the order of their chains); add
+    the answers (with their claims if `new_claims`, see `add_new_claims`), events and parts
+    to `statement`; return each submission's answer (by `id()`) and the extra rows to write,
+    by writer."""
+    answers: list[tuple[Claim, StoredAnswer]] = []
+    events: list[EventRow] = []
+    writes: dict[RowWriter, list[tuple[Any, ...]]] = defaultdict(list)
+    parts: dict[RowPart, list[tuple[Any, ...]]] = defaultdict(list)
+    by_sub: dict[int, Answer | NeobankError] = {}
+    position = 0
+    for sub in live:
+        outcomes = items[position : position + len(sub.chains)]
+        position += len(sub.chains)
+        rendered = sub.render(outcomes, now)
+        if sub.claim is not None:
+            answers.append((sub.claim, rendered.answer))
+        events.extend(rendered.events)
+        for writer, row in rendered.writes:
+            writes[writer].append(row)
+        for part, row in rendered.parts:
+            parts[part].append(row)
+        by_sub[id(sub)] = Answer(rendered.answer, replayed=False, outcomes=outcomes)
+    (add_new_claims if new_claims else add_answers)(statement, answers)
+    add_events(statement, events, now)
+    for part, rows in parts.items():
+        part(statement, rows)
+    return by_sub, writes

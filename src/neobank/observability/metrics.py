@@ -16,6 +16,7 @@ from prometheus_client import (
 __all__ = [
     "HTTP_REQUESTS",
     "HTTP_SECONDS",
+    "LEDGER_BATCHES",
     "LEDGER_BATCH_TRANSFERS",
     "LEDGER_COMMIT_SECONDS",
     "LEDGER_FORECAST_BATCHES",
@@ -42,6 +43,13 @@ LEDGER_COMMIT_SECONDS = Histogram(
     "neobank_ledger_commit_seconds",
     "Time to apply and commit one ledger batch",
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)
+LEDGER_BATCHES = Counter(
+    "neobank_ledger_batches_total",
+    "Ledger batches committed, by route: one_statement (a forecast batch of new keys and "
+    "transfer ids, one round trip), forecast (in a transaction, accounts locked last) or "
+    "locked (accounts locked first)",
+    ["route"],
 )
 LEDGER_FORECAST_BATCHES = Counter(
     "neobank_ledger_forecast_batches_total",

@@ -1,0 +1,95 @@
+"""The check under the locks of a forecast batch: its accounts hold what was forecast.
+
+A forecast batch (`neobank.ledger.forecast`) applies its chains to the states it expects its
+accounts to hold, writes, and only then locks the accounts, in one statement part that
+compares each with what was expected and updates them only if every one matches.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from neobank.db.sql import in_ids
+from neobank.db.statement import WriteStatement
+from neobank.ledger.forecast import AccountFields
+from neobank.ledger.values import AccountState
+
+__all__ = ["FORECAST_NOT_HELD", "add_update_as_forecast", "lock_and_update_as_forecast"]
+
+# What `ledger_forecast_held` raises (migration 0010) when an account is not as forecast.
+FORECAST_NOT_HELD = "NB001"
+
+
+def add_update_as_forecast(
+    statement: WriteStatement,
+    expected: dict[UUID, AccountFields],
+    after: dict[UUID, AccountState],
+) -> str:
+    """Add to a statement: lock the accounts a forecast batch read (`expected`: their fields
+    as forecast, see `neobank.ledger.forecast`) in id order, and write `after`'s counters if
+    every account still holds what was expected. Returns the name of the part whose one row,
+    `n`, counts the accounts that did (all of them, or nothing was written). The lock reads
+    each row's latest committed version (READ COMMITTED), which the update then changes."""
+    ids = sorted(expected)
+    columns: list[list[Any]] = [[] for _ in range(16)]
+    for account_id in ids:
+        new = after[account_id].counters()
+        before = expected[account_id]
+        row = (new != before[3:], *before, *new)
+        for column, value in zip(columns, row, strict=True):
+            column.append(value)
+    p = statement.param
+    id_param = p(ids)
+    types = ("boolean", "int", *["bigint"] * 7, "date", *["bigint"] * 5, "date")
+    arrays = ", ".join(f"{p(c)}::{t}[]" for c, t in zip(columns, types, strict=True))
+    u = statement.add(
+        f"""
+        SELECT * FROM unnest({id_param}::uuid[], {arrays})
+            AS u(id, changed, f, dl, ol, dp0, cp0, dpe0, cpe0, dt0, dtd0, dp, cp, dpe, cpe, dt,
+                 dtd)
+        """,
+        materialized=True,
+    )
+    locked = statement.add(
+        f"SELECT * FROM ledger_accounts WHERE id {in_ids(id_param)} ORDER BY id FOR UPDATE",
+        materialized=True,
+    )
+    checked = statement.add(
+        f"""
+        SELECT count(*) AS n FROM {locked} l JOIN {u} u ON u.id = l.id
+        WHERE l.flags = u.f AND l.daily_debit_limit IS NOT DISTINCT FROM u.dl
+          AND l.overdraft_limit = u.ol
+          AND l.debits_posted = u.dp0 AND l.credits_posted = u.cp0
+          AND l.debits_pending = u.dpe0 AND l.credits_pending = u.cpe0
+          AND l.debits_today = u.dt0 AND l.debits_today_date IS NOT DISTINCT FROM u.dtd0
+        """
+    )
+    statement.add(  # runs whether or not it is read, like every data-modifying part
+        f"""
+        UPDATE ledger_accounts a SET
+            debits_posted = u.dp, credits_posted = u.cp,
+            debits_pending = u.dpe, credits_pending = u.cpe,
+            debits_today = u.dt, debits_today_date = u.dtd
+        FROM {u} u WHERE a.id = u.id AND u.changed
+            AND (SELECT n FROM {checked}) = {p(len(ids))}
+        RETURNING 1
+        """
+    )
+    return checked
+
+
+async def lock_and_update_as_forecast(
+    conn: asyncpg.Connection,
+    expected: dict[UUID, AccountFields],
+    after: dict[UUID, AccountState],
+) -> bool:
+    """`add_update_as_forecast` in a statement of its own: False (and nothing written) if
+    an account does not hold what was expected."""
+    if not expected:
+        return True
+    statement = WriteStatement()
+    checked = add_update_as_forecast(statement, expected, after)
+    return bool(await statement.fetchval(conn, f"SELECT n FROM {checked}") == len(expected))
