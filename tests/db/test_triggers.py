@@ -159,6 +159,24 @@ async def test_counters_that_change_debits_but_not_credits_are_refused(
         )
 
 
+async def test_counters_that_balance_only_across_currencies_are_refused(
+    db: asyncpg.Connection,
+) -> None:
+    """The check sums each currency's changes apart (migration 0011 sums the new rows minus
+    the old ones by currency instead of joining them): won debited against dollars credited
+    is refused."""
+    won, dollars = await open_account(db), await open_account(db, currency="USD")
+    with pytest.raises(Refused, match=r"change unevenly in (KRW|USD)"):
+        await db.execute(
+            "UPDATE ledger_accounts SET "
+            "debits_posted = debits_posted + CASE WHEN id = $1 THEN 5 ELSE 0 END, "
+            "credits_posted = credits_posted + CASE WHEN id = $2 THEN 5 ELSE 0 END "
+            "WHERE id IN ($1, $2)",
+            won,
+            dollars,
+        )
+
+
 @pytest.mark.parametrize(
     ("transfer", "journal", "counters", "flags"),
     [
