@@ -4,6 +4,7 @@ writes nothing twice."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import datetime
 from typing import Any
@@ -21,6 +22,12 @@ from neobank.ledger.one_statement import fits_one_statement
 from tests.ledger.conftest import LIMITED, counters, open_accounts, submission, submit
 from tests.ledger.fake import transfer
 from tests.ledger.test_engine import assert_books
+from tests.ledger.test_forecast import journal_runs_in_order
+
+
+def forecast_misses() -> float:
+    value = REGISTRY.get_sample_value("neobank_ledger_forecast_batches_total", {"result": "miss"})
+    return value or 0.0
 
 
 def batches(route: str) -> float:
@@ -152,3 +159,29 @@ async def test_a_failing_row_writer_takes_the_statement_down_with_it(
     assert await counters(db, customer) == [0, 0, 0, 0]
     assert await db.fetchval("SELECT count(*) FROM transfers") == 0
     await assert_books(db)
+
+
+async def test_a_batch_built_on_a_statement_that_failed_does_not_commit_as_forecast(
+    pool: asyncpg.Pool, db: asyncpg.Connection
+) -> None:
+    """The second batch applies to the states the first left before the first's statement
+    fails (an account changed behind it): it waits for the first to end and, as that did not
+    commit, runs again locked instead of committing on states that never came to be."""
+    engine = LedgerEngine(pool, batch_transfers_max=1)
+    await engine.start()
+    try:
+        x, y, z = await open_accounts(db, 0, 0, 0)
+        await submit(engine, [transfer(x, y, 1)], [transfer(x, z, 1)])  # the forecast knows them
+        await store.set_overdraft_limit(db, z, 5)  # behind the forecast
+        misses, locked = forecast_misses(), batches("locked")
+        first, second = await asyncio.gather(
+            submit(engine, [transfer(x, z, 30)]), submit(engine, [transfer(x, y, 70)])
+        )
+        assert [o.code for o in first + second] == [ResultCode.OK, ResultCode.OK]
+        assert forecast_misses() == misses + 2
+        assert batches("locked") == locked + 2
+        assert await counters(db, x) == [102, 0, 0, 0]
+        await journal_runs_in_order(db)
+        await assert_books(db)
+    finally:
+        await engine.stop()

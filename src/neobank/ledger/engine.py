@@ -66,7 +66,7 @@ log = structlog.get_logger(__name__)
 BATCH_TRANSFERS_MAX = 16_384
 # At most this many submissions wait in the queue; beyond it requests are refused (503).
 QUEUE_DEPTH_MAX = 100_000
-# Batches one process applies at once, each in its own transaction.
+# Batches one process applies at once, each on its own connection.
 BATCHES_IN_FLIGHT_MAX = 2
 # A forecast batch of at most this many transfers commits in one statement (0: never).
 ONE_STATEMENT_TRANSFERS_MAX = store.COPY_TRANSFERS_MIN - 1
