@@ -104,28 +104,38 @@ async def _bulk_post(
         await move_counters(conn, debit, credit, count)
 
 
+@pytest.mark.parametrize("first_batch", [20, 2_000])
 async def test_the_ledger_checks_probe_indexes_after_the_tables_grew(
-    db: asyncpg.Connection, database_url: str
+    db: asyncpg.Connection, database_url: str, first_batch: int
 ) -> None:
-    """The statement triggers' joins with `transfers` and `ledger_accounts` are planned at each
-    statement (migration 0008). A session's first big batch, written while the tables were
-    small, would otherwise leave it a plan that hashes the whole table (cheap then), and every
-    later write of that session, one transfer or thousands, would scan the grown table."""
+    """The statement triggers keep the plans a session makes at its first write (migration
+    0011), and those plans can only probe `transfers` and `ledger_accounts` by their keys. A
+    planner left free chose, for a first batch of 20 transfers on a new bank's tables, a hash
+    join over a sequential scan of `ledger_accounts` (cheap then), and every later write of
+    that session, one transfer or thousands, would scan the grown tables."""
     cash, customer = await open_account(db), await open_account(db, flags=1)
-    await _bulk_post(db, cash, customer, 2_000)  # this session plans its checks here
+    await _bulk_post(db, cash, customer, first_batch)  # this session plans its checks here
     other = await asyncpg.connect(asyncpg_url(database_url))
     try:
+        await other.execute(
+            "INSERT INTO ledger_accounts (id, currency, code, flags) "
+            "SELECT gen_random_uuid(), 'KRW', 2000, 0 FROM generate_series(1, 5000)"
+        )
         await _bulk_post(other, cash, customer, 50_000)
     finally:
         await other.close()
     # The session's counts not yet sent to the statistics (its own bulk post's) included.
-    counts = "SELECT seq_scan, idx_scan FROM pg_stat_xact_user_tables WHERE relname = 'transfers'"
+    counts = (
+        "SELECT relname, seq_scan, idx_scan FROM pg_stat_xact_user_tables "
+        "WHERE relname IN ('transfers', 'ledger_accounts') ORDER BY relname"
+    )
     async with db.transaction():
-        before = await db.fetchrow(counts)
+        before = {r["relname"]: (r["seq_scan"], r["idx_scan"]) for r in await db.fetch(counts)}
         await post(db, customer, cash, 10)
-        after = await db.fetchrow(counts)
-    assert after["seq_scan"] == before["seq_scan"], (dict(before), dict(after))
-    assert after["idx_scan"] > before["idx_scan"], (dict(before), dict(after))
+        after = {r["relname"]: (r["seq_scan"], r["idx_scan"]) for r in await db.fetch(counts)}
+    for table in ("transfers", "ledger_accounts"):
+        assert after[table][0] == before[table][0], (table, before, after)
+        assert after[table][1] > before[table][1], (table, before, after)
     assert (await check_ledger(db))["balanced"] is True
 
 
