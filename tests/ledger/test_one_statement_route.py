@@ -166,17 +166,27 @@ async def test_a_batch_built_on_a_statement_that_failed_does_not_commit_as_forec
 ) -> None:
     """The second batch applies to the states the first left before the first's statement
     fails (an account changed behind it): it waits for the first to end and, as that did not
-    commit, runs again locked instead of committing on states that never came to be."""
+    commit, runs again locked instead of committing on states that never came to be. The
+    change behind the forecast holds its row lock until the second batch has applied, so the
+    first statement fails only then (without it, the first could fail before the second
+    started, and the second would rightly read the accounts afresh)."""
     engine = LedgerEngine(pool, batch_transfers_max=1)
     await engine.start()
     try:
         x, y, z = await open_accounts(db, 0, 0, 0)
         await submit(engine, [transfer(x, y, 1)], [transfer(x, z, 1)])  # the forecast knows them
-        await store.set_overdraft_limit(db, z, 5)  # behind the forecast
         misses, locked = forecast_misses(), batches("locked")
-        first, second = await asyncio.gather(
-            submit(engine, [transfer(x, z, 30)]), submit(engine, [transfer(x, y, 70)])
-        )
+        async with db.transaction():
+            await store.set_overdraft_limit(db, z, 5)  # behind the forecast, locked till commit
+            both = asyncio.gather(
+                submit(engine, [transfer(x, z, 30)]), submit(engine, [transfer(x, y, 70)])
+            )
+            waiting = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+            async with asyncio.timeout(5):
+                while await db.fetchval(waiting) == 0:  # the first statement waits for z
+                    await asyncio.sleep(0.01)
+            await asyncio.sleep(0.3)  # the second takes a connection and applies meanwhile
+        first, second = await both
         assert [o.code for o in first + second] == [ResultCode.OK, ResultCode.OK]
         assert forecast_misses() == misses + 2
         assert batches("locked") == locked + 2
