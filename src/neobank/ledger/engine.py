@@ -43,10 +43,9 @@ from neobank.ledger.forecast import (
     Forecast,
     ForecastMissed,
     Turn,
-    expected_fields,
     producers_passed,
 )
-from neobank.ledger.forecast_check import lock_and_update_as_forecast
+from neobank.ledger.forecast_check import apply_to_forecast, lock_and_update_as_forecast
 from neobank.ledger.one_statement import NotNew, commit_one_statement, fits_one_statement
 from neobank.ledger.submission import (
     Answer,
@@ -302,21 +301,16 @@ class LedgerEngine:
         and update them only if they hold what was forecast (`neobank.ledger.forecast`)."""
         transfer_ids = [t.id for c in chains for t in c]
         existing, _ = await store.load_for_batch(conn, transfer_ids, [])
-        await turn.wait_before_applied()
-        accounts, unknown, producers = self._forecast.states(sorted(touched_account_ids(chains)))
-        if unknown:
-            accounts.update(await store.read_accounts(conn, unknown))
-        expected = {account_id: expected_fields(s) for account_id, s in accounts.items()}
-        now = datetime.now(UTC)
-        outcome = apply_batch(chains, accounts, {}, existing, now)
-        self._forecast.remember(accounts.values(), turn)
-        turn.passed("applied")
-        by_sub, writes = await self._write(conn, live, outcome, now, turn, producers=producers)
+        applied = await apply_to_forecast(conn, self._forecast, chains, existing, turn)
+        producers = applied.producers
+        by_sub, writes = await self._write(
+            conn, live, applied.outcome, applied.now, turn, producers=producers
+        )
         for writer, rows in writes.items():
             await writer(conn, rows)
         if not await producers_passed(producers, "locked"):
             raise self._forecast.miss()
-        held = await lock_and_update_as_forecast(conn, expected, accounts)
+        held = await lock_and_update_as_forecast(conn, applied.expected, applied.accounts)
         turn.passed("locked")
         # The producers held these accounts before this batch could lock them: they have
         # ended by now, or are about to. A producer that did not commit never left these

@@ -1,12 +1,17 @@
-"""The check under the locks of a forecast batch: its accounts hold what was forecast.
+"""A forecast batch around the database: applied to the states it expects its accounts to
+hold, then checked under the locks.
 
-A forecast batch (`neobank.ledger.forecast`) applies its chains to the states it expects its
-accounts to hold, writes, and only then locks the accounts, in one statement part that
-compares each with what was expected and updates them only if every one matches.
+A forecast batch (`neobank.ledger.forecast`) applies its chains to the states the batches
+before it leave (`apply_to_forecast`), writes, and only then locks the accounts, in one
+statement part that compares each with what was expected and updates them only if every one
+matches (`add_update_as_forecast`). Both routes that forecast (in a transaction, and in one
+statement: `neobank.ledger.one_statement`) go through both.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -14,13 +19,55 @@ import asyncpg
 
 from neobank.db.sql import in_ids
 from neobank.db.statement import WriteStatement
-from neobank.ledger.forecast import AccountFields
-from neobank.ledger.values import AccountState
+from neobank.ledger import store
+from neobank.ledger.domain import apply_batch, touched_account_ids
+from neobank.ledger.forecast import AccountFields, Forecast, Turn, expected_fields
+from neobank.ledger.values import AccountState, BatchOutcome, TransferSpec
 
-__all__ = ["FORECAST_NOT_HELD", "add_update_as_forecast", "lock_and_update_as_forecast"]
+__all__ = [
+    "FORECAST_NOT_HELD",
+    "ForecastApplied",
+    "add_update_as_forecast",
+    "apply_to_forecast",
+    "lock_and_update_as_forecast",
+]
 
 # What `ledger_forecast_held` raises (migration 0010) when an account is not as forecast.
 FORECAST_NOT_HELD = "NB001"
+
+
+@dataclass
+class ForecastApplied:
+    outcome: BatchOutcome
+    # The accounts' states after the batch, and what the check expects them to hold before.
+    accounts: dict[UUID, AccountState]
+    expected: dict[UUID, AccountFields]
+    # The attempts that left the states the batch started from (`Forecast.states`).
+    producers: set[Turn]
+    now: datetime
+
+
+async def apply_to_forecast(
+    conn: asyncpg.Connection,
+    forecast: Forecast,
+    chains: list[list[TransferSpec]],
+    existing: dict[UUID, TransferSpec],
+    turn: Turn,
+) -> ForecastApplied:
+    """Once the attempt before `turn` has applied, apply `chains` to the forecast states of
+    their accounts (those the forecast does not know read as last committed, without a
+    lock), leave the new states to the next batch, and pass `applied`. `existing`: the
+    transfers already stored with the chains' ids."""
+    await turn.wait_before_applied()
+    accounts, unknown, producers = forecast.states(sorted(touched_account_ids(chains)))
+    if unknown:
+        accounts.update(await store.read_accounts(conn, unknown))
+    expected = {account_id: expected_fields(s) for account_id, s in accounts.items()}
+    now = datetime.now(UTC)
+    outcome = apply_batch(chains, accounts, {}, existing, now)
+    forecast.remember(accounts.values(), turn)
+    turn.passed("applied")
+    return ForecastApplied(outcome, accounts, expected, producers, now)
 
 
 def add_update_as_forecast(

@@ -14,25 +14,29 @@ final select fails the statement unless every account held what was forecast (mi
   existing transfer as such;
 - an account not as forecast fails it (`ForecastMissed`): the batch runs again locked.
 
-It writes its journal and locks its accounts at the same moment, so it starts only once the
-batches that left its states (its producers) have committed. A batch with extra row writers
-(`Rendered.writes`) runs its statement and writers in a transaction of their own.
+It writes its journal and locks its accounts at the same moment, so it sends its statement
+only once the batches that left its states (its producers) have committed. A batch with
+extra row writers (`Rendered.writes`) runs its statement and writers in a transaction of
+their own.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
 import asyncpg
 
 from neobank.db.statement import WriteStatement
 from neobank.errors import NeobankError
 from neobank.ledger import store
-from neobank.ledger.domain import TransferSpec, apply_batch, touched_account_ids
-from neobank.ledger.forecast import Forecast, Turn, expected_fields, producers_passed
-from neobank.ledger.forecast_check import FORECAST_NOT_HELD, add_update_as_forecast
+from neobank.ledger.domain import TransferSpec
+from neobank.ledger.forecast import Forecast, Turn, producers_passed
+from neobank.ledger.forecast_check import (
+    FORECAST_NOT_HELD,
+    add_update_as_forecast,
+    apply_to_forecast,
+)
 from neobank.ledger.submission import Answer, Submission, render_batch
 
 __all__ = ["NotNew", "commit_one_statement", "fits_one_statement"]
@@ -60,23 +64,18 @@ async def commit_one_statement(
     """Apply `batch` to the forecast and commit it in one statement; each submission's
     answer by `id()`. Raises `NotNew` or `ForecastMissed` (see the module) having written
     nothing."""
-    await turn.wait_before_applied()
-    accounts, unknown, producers = forecast.states(sorted(touched_account_ids(chains)))
+    applied = await apply_to_forecast(conn, forecast, chains, {}, turn)
+    producers = applied.producers
     ended = await producers_passed(producers, "ended")
     if not (ended and all(p.committed for p in producers)):
         raise forecast.miss()
-    if unknown:
-        accounts.update(await store.read_accounts(conn, unknown))
-    expected = {account_id: expected_fields(s) for account_id, s in accounts.items()}
-    now = datetime.now(UTC)
-    outcome = apply_batch(chains, accounts, {}, {}, now)
-    forecast.remember(accounts.values(), turn)
-    turn.passed("applied")
     statement = WriteStatement()
-    store.add_ledger_writes(statement, outcome, now, accounts=False)
-    by_sub, writes = render_batch(statement, batch, outcome.items, now, new_claims=True)
-    held = add_update_as_forecast(statement, expected, accounts)
-    select = f"SELECT ledger_forecast_held((SELECT n FROM {held}), {len(expected)})"
+    store.add_ledger_writes(statement, applied.outcome, applied.now, accounts=False)
+    by_sub, writes = render_batch(
+        statement, batch, applied.outcome.items, applied.now, new_claims=True
+    )
+    held = add_update_as_forecast(statement, applied.expected, applied.accounts)
+    select = f"SELECT ledger_forecast_held((SELECT n FROM {held}), {len(applied.expected)})"
     try:
         async with conn.transaction() if writes else contextlib.nullcontext():
             await statement.fetchval(conn, select)
