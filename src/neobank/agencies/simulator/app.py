@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from typing import Any
 
-from fastapi import FastAPI, Query, Request, Response
+from fastapi import FastAPI, Query
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from neobank.agencies.simulator.config import AGENCIES, AgencyName, ConfigPatch, SimulatorConfig
 from neobank.agencies.simulator.latency import sample_latency_ms
@@ -37,15 +37,7 @@ def create_simulator_app(config: SimulatorConfig | None = None, seed: int | None
     app = FastAPI(title="neobank agency simulators", version="1")
     app.state.simulator = state
     app.include_router(agency_router(state))
-
-    @app.middleware("http")
-    async def agency_gate(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        agency = _agency_of(request.url.path)
-        if agency is None:
-            return await call_next(request)
-        return await _gated(state, agency, request, call_next)
+    app.add_middleware(AgencyGate, state=state)
 
     @app.get("/_sim/config", tags=["simulator"])
     async def read_config() -> dict[str, dict[str, float]]:
@@ -69,40 +61,57 @@ def create_simulator_app(config: SimulatorConfig | None = None, seed: int | None
     return app
 
 
-async def _gated(
-    state: SimulatorState,
-    agency: AgencyName,
-    request: Request,
-    call_next: Callable[[Request], Awaitable[Response]],
-) -> Response:
+class AgencyGate:
     """Capacity first (a throttled request is answered at once), then the latency draw, then
-    the error draw; only then does the agency itself answer."""
-    stats = state.stats[agency]
-    stats.requests += 1
-    wait_s = state.buckets[agency].try_take()
-    if wait_s is not None:
-        stats.throttled += 1
-        return problem_response(
-            429,
-            "agency_throttled",
-            "Too many requests",
-            f"The {agency} agency is over its capacity.",
-            headers={"Retry-After": str(max(1, math.ceil(wait_s)))},
-            retry_after_ms=math.ceil(wait_s * 1000),
-        )
-    knobs = state.knobs[agency]
-    await asyncio.sleep(sample_latency_ms(knobs.latency_ms, state.rng) / 1000)
-    if state.rng.random() < knobs.error_rate:
-        stats.errors += 1
-        return problem_response(
-            503,
-            "agency_unavailable",
-            "Agency unavailable",
-            f"The {agency} agency failed to answer (simulated).",
-        )
-    response = await call_next(request)
-    if response.status_code < 400:
-        stats.ok += 1
-    else:
-        stats.invalid += 1
-    return response
+    the error draw; only then does the agency itself answer. A plain ASGI middleware: the
+    simulators share the bank's machine in the launch-day run, so they cost what they must."""
+
+    def __init__(self, app: ASGIApp, state: SimulatorState) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        agency = _agency_of(scope["path"]) if scope["type"] == "http" else None
+        if agency is None:
+            await self.app(scope, receive, send)
+            return
+        state = self.state
+        stats = state.stats[agency]
+        stats.requests += 1
+        wait_s = state.buckets[agency].try_take()
+        if wait_s is not None:
+            stats.throttled += 1
+            refusal = problem_response(
+                429,
+                "agency_throttled",
+                "Too many requests",
+                f"The {agency} agency is over its capacity.",
+                headers={"Retry-After": str(max(1, math.ceil(wait_s)))},
+                retry_after_ms=math.ceil(wait_s * 1000),
+            )
+            await refusal(scope, receive, send)
+            return
+        knobs = state.knobs[agency]
+        await asyncio.sleep(sample_latency_ms(knobs.latency_ms, state.rng) / 1000)
+        if state.rng.random() < knobs.error_rate:
+            stats.errors += 1
+            failure = problem_response(
+                503,
+                "agency_unavailable",
+                "Agency unavailable",
+                f"The {agency} agency failed to answer (simulated).",
+            )
+            await failure(scope, receive, send)
+            return
+        statuses: list[int] = []
+
+        async def send_and_note(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                statuses.append(message["status"])
+            await send(message)
+
+        await self.app(scope, receive, send_and_note)
+        if statuses and statuses[0] < 400:
+            stats.ok += 1
+        else:
+            stats.invalid += 1
