@@ -2,10 +2,12 @@
 
 from neobank.idempotency.service import (
     KEY_RETENTION_HOURS,
+    KEYS_PRIMARY_KEY,
     Claim,
     InFlight,
     StoredAnswer,
     add_answers,
+    add_new_claims,
     claim_many,
     fetch_answer,
     purge_expired,
@@ -14,11 +16,13 @@ from neobank.idempotency.service import (
 )
 
 __all__ = [
+    "KEYS_PRIMARY_KEY",
     "KEY_RETENTION_HOURS",
     "Claim",
     "InFlight",
     "StoredAnswer",
     "add_answers",
+    "add_new_claims",
     "claim_many",
     "fetch_answer",
     "purge_expired",

@@ -21,6 +21,7 @@ from neobank.db.statement import WriteStatement
 from neobank.idempotency.errors import IdempotencyKeyInUse, IdempotencyKeyMismatch
 
 __all__ = [
+    "KEYS_PRIMARY_KEY",
     "KEY_RETENTION_HOURS",
     "Claim",
     "InFlight",
@@ -36,6 +37,8 @@ __all__ = [
 
 # Keys live at least 24 hours (API.md); the purge job keeps them a day longer than that.
 KEY_RETENTION_HOURS = 48
+# What a unique violation names when a key inserted as new was stored before.
+KEYS_PRIMARY_KEY = "pk_idempotency_keys"
 
 
 @dataclass(frozen=True)
