@@ -101,6 +101,7 @@ async def test_an_admission_token_starts_one_onboarding(http: httpx.AsyncClient)
     assert first.status_code == 201
     replay = await person.start(token, key="k1")
     assert replay.status_code == 201 and replay.json()["id"] == first.json()["id"]
+    assert replay.headers["Idempotent-Replayed"] == "true"
     again = await Person(http).start(token, key="k2")
     assert again.status_code == 409 and again.json()["code"] == "admission_token_used"
 
@@ -161,6 +162,15 @@ async def test_one_person_cannot_become_two_customers(http: httpx.AsyncClient) -
     again = Person(http, resident_id=first.resident_id)
     reply = await again.start()
     assert reply.status_code == 409 and reply.json()["code"] == "already_customer"
+
+
+async def test_a_device_key_of_a_customer_cannot_start_another_onboarding(
+    http: httpx.AsyncClient,
+) -> None:
+    first = Person(http)
+    await first.sign_up()
+    reply = await Person(http, key=first.key).start()
+    assert reply.status_code == 409 and reply.json()["code"] == "device_key_in_use"
 
 
 async def test_a_stolen_card_fails_and_a_mistyped_issue_date_may_be_fixed(

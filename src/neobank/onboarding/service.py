@@ -115,11 +115,18 @@ async def start(
         raise BirthDateMismatch()
     public_key = decode_public_key(body.device_public_key)
     digest = sealer.digest(resident.digits)
-    if await conn.fetchval(
-        "SELECT 1 FROM onboardings WHERE resident_id_digest = $1 AND status = 'completed'", digest
-    ):
+    taken = await conn.fetchrow(
+        """
+        SELECT EXISTS (SELECT FROM onboardings
+                       WHERE resident_id_digest = $1 AND status = 'completed') AS customer,
+               EXISTS (SELECT FROM devices WHERE public_key = $2) AS device_key
+        """,
+        digest,
+        public_key,
+    )
+    if taken["customer"]:
         raise AlreadyCustomer()
-    if await conn.fetchval("SELECT 1 FROM devices WHERE public_key = $1", public_key):
+    if taken["device_key"]:
         raise DeviceKeyInUse()
     row = await conn.fetchrow(
         """
