@@ -57,11 +57,14 @@ def _cpu_s(pid: str) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run(args: argparse.Namespace) -> tuple[dict[str, float], int]:
+def _embedded_pg_uid() -> int | None:
     try:
-        pg_uid: int | None = pwd.getpwnam(EMBEDDED_PG_USER).pw_uid
+        return pwd.getpwnam(EMBEDDED_PG_USER).pw_uid
     except KeyError:
-        pg_uid = None
+        return None
+
+
+def run(args: argparse.Namespace) -> tuple[dict[str, float], int]:
     out = Path(args.out or tempfile.mkdtemp(prefix="signup-cpu-"))
     command = [
         *(sys.executable, "-m", "neobank.cli.main", "loadtest", "launch-day"),
@@ -71,6 +74,9 @@ def run(args: argparse.Namespace) -> tuple[dict[str, float], int]:
     last: dict[str, tuple[str, float]] = {}
     with subprocess.Popen(command) as launch_day:
         while launch_day.poll() is None:
+            # Looked up while the run goes: on a fresh machine the embedded server creates
+            # its user when it first starts (PostgreSQL's CPU read 0 before this).
+            pg_uid = _embedded_pg_uid()
             for pid in filter(str.isdigit, os.listdir("/proc")):
                 group = _group(pid, pg_uid)
                 cpu_s = _cpu_s(pid) if group else None
