@@ -1,5 +1,5 @@
-"""The outbox holds a use case's events until its transaction's last write, each with its own
-time, and hands them over exactly once."""
+"""The outbox holds a use case's events (and the writes it leaves for last) until its
+transaction's last write, each event with its own time, and hands them over exactly once."""
 
 from __future__ import annotations
 
@@ -74,3 +74,25 @@ async def test_events_follow_the_part_they_depend_on(
     found = await statement.fetchval(db, f"SELECT count(*) FROM {step}")
     assert found == (1 if step_moved else 0)
     assert len(await _events(db, aggregate)) == (1 if step_moved else 0)
+
+
+async def test_a_write_left_for_last_goes_out_once_with_the_events(
+    db: asyncpg.Connection,
+) -> None:
+    aggregate = str(uuid.uuid4())
+    await db.execute("CREATE TEMP TABLE steps (id int, status text)")
+    await db.execute("INSERT INTO steps VALUES (1, 'pending')")
+    outbox = Outbox()
+
+    def finish_step(statement: WriteStatement) -> None:
+        statement.add(f"UPDATE steps SET status = {statement.param('done')} WHERE id = 1")
+
+    outbox.leave(finish_step)
+    outbox.add(EventRow("test.finished", "test", aggregate, {}), datetime.now(UTC))
+    assert len(outbox) == 2
+    async with db.transaction():
+        await outbox.write(db)
+        assert len(outbox) == 0
+        await outbox.write(db)  # handed over once: nothing is written twice
+    assert await db.fetchval("SELECT status FROM steps WHERE id = 1") == "done"
+    assert [r["type"] for r in await _events(db, aggregate)] == ["test.finished"]

@@ -144,7 +144,11 @@ async def test_complete_before_the_checks_is_refused_and_a_second_complete_repla
     assert early.status_code == 409 and early.json()["code"] == "step_not_ready"
     assert (await person.verify_identity())["steps"]["id_verification"]["status"] == "passed"
     code = await person.verify_account()
-    assert (await person.post("account-verification/confirm", {"code": code})).status_code == 200
+    confirmed = await person.post("account-verification/confirm", {"code": code})
+    assert confirmed.status_code == 200
+    # The answer is built before its update is written: it must be what was stored.
+    assert confirmed.json() == await person.status()
+    assert confirmed.json()["status"] == "ready"
     first = await person.post("complete", **{"Idempotency-Key": "done-1"})
     assert first.status_code == 201
     replay = await person.post("complete", **{"Idempotency-Key": "done-1"})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -66,28 +66,38 @@ async def write_events(
 
 
 class Outbox:
-    """The events of one use case, held until its transaction's last write, so that they
-    cost no round trip of their own (a sign-up's steps wrote eight event statements).
+    """The events of one use case, and the writes it leaves for last, held until its
+    transaction's last statement, so that they cost no round trip of their own (a sign-up's
+    steps wrote eight event statements, and each step's update had one of its own).
 
     Whoever owns the transaction writes them (``add_to`` a statement it runs anyway, or
-    ``write``) before committing; a use case only ``add``s."""
+    ``write``) before committing; a use case only ``add``s events and ``leave``s writes. A
+    write left for last must not be read back by the use case (the parts of one statement
+    see the snapshot from before it): leave only what nothing reads before the commit."""
 
     def __init__(self) -> None:
         self._events: list[EventRow] = []
         self._times: list[datetime] = []
+        self._writes: list[Callable[[WriteStatement], object]] = []
 
     def add(self, event: EventRow, occurred_at: datetime) -> None:
         self._events.append(event)
         self._times.append(occurred_at)
 
+    def leave(self, write: Callable[[WriteStatement], object]) -> None:
+        """Leave a write for the last statement: ``write`` adds its part to that statement."""
+        self._writes.append(write)
+
     def __len__(self) -> int:
-        return len(self._events)
+        return len(self._events) + len(self._writes)
 
     def add_to(self, statement: WriteStatement) -> None:
-        """Hand the held events over to a statement of several writes (they are written once,
-        by that statement)."""
+        """Hand the held writes and events over to a statement of several writes (they are
+        written once, by that statement)."""
+        for write in self._writes:
+            write(statement)
         add_events(statement, self._events, self._times)
-        self._events, self._times = [], []
+        self._events, self._times, self._writes = [], [], []
 
     async def write(self, conn: asyncpg.Connection) -> None:
         statement = WriteStatement()

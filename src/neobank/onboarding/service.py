@@ -15,6 +15,7 @@ import asyncpg
 from neobank.b64 import b64url_encode
 from neobank.customers.errors import DeviceKeyInUse
 from neobank.customers.service import create_customer, decode_public_key, register_device
+from neobank.db.statement import WriteStatement
 from neobank.deposits.service import get_account, open_account
 from neobank.events import EventRow, Outbox
 from neobank.onboarding.errors import (
@@ -90,10 +91,43 @@ def _open(row: asyncpg.Record, now: datetime) -> Application:
     return app
 
 
-async def _lock_open(
-    conn: asyncpg.Connection, onboarding_id: uuid.UUID, now: datetime
+# The columns a step changes (`_leave_update` writes them by name).
+_STEP_COLUMNS = frozenset(
+    {
+        "status",
+        "id_status",
+        "id_reason",
+        "id_card_issue_date",
+        "id_requested_at",
+        "acct_status",
+        "acct_bank_code",
+        "acct_number",
+        "acct_code_salt",
+        "acct_requested_at",
+        "acct_tries_left",
+        "customer_id",
+        "device_id",
+        "account_id",
+    }
+)
+
+
+def _leave_update(
+    outbox: Outbox, row: asyncpg.Record, now: datetime, **changes: Any
 ) -> Application:
-    return _open(await _lock(conn, onboarding_id), now)
+    """Leave the locked row's update for the transaction's last statement (no round trip of
+    its own) and return the application as that update leaves it: the row is locked, so
+    what it will hold is known now."""
+    assert changes.keys() <= _STEP_COLUMNS, changes.keys() - _STEP_COLUMNS
+    changes["updated_at"] = now
+
+    def write(statement: WriteStatement) -> None:
+        p = statement.param
+        columns = ", ".join(f"{name} = {p(value)}" for name, value in changes.items())
+        statement.add(f"UPDATE onboardings SET {columns} WHERE id = {p(row['id'])}")
+
+    outbox.leave(write)
+    return Application.from_row({**dict(row), **changes})
 
 
 def _event(outbox: Outbox, kind: str, app_id: str, body: dict[str, Any], now: datetime) -> None:
@@ -167,21 +201,21 @@ async def request_id_check(
 ) -> dict[str, Any]:
     """Ask the identity agency, in the background. Asking again while it is pending or after
     it passed changes nothing (the step is idempotent)."""
-    app = await _lock_open(conn, onboarding_id, now)
+    row = await _lock(conn, onboarding_id)
+    app = _open(row, now)
     if not app.id_check_may_start():
         return view(app, now)
-    row = await conn.fetchrow(
-        """
-        UPDATE onboardings SET id_status = 'pending', id_reason = NULL, id_card_issue_date = $2,
-            id_requested_at = $3, updated_at = $3
-        WHERE id = $1 RETURNING *
-        """,
-        onboarding_id,
-        issue_date,
-        now,
-    )
     await _defer_checks(conn, app, onboarding_id)
-    out = view(Application.from_row(row), now)
+    updated = _leave_update(
+        outbox,
+        row,
+        now,
+        id_status="pending",
+        id_reason=None,
+        id_card_issue_date=issue_date,
+        id_requested_at=now,
+    )
+    out = view(updated, now)
     _event(
         outbox,
         "onboarding.id_verification_requested",
@@ -224,25 +258,24 @@ async def request_account_check(
     body: AccountCheckIn,
     now: datetime,
 ) -> dict[str, Any]:
-    app = await _lock_open(conn, onboarding_id, now)
+    row = await _lock(conn, onboarding_id)
+    app = _open(row, now)
     if app.acct_status != "not_started":
         if (app.acct_bank_code, app.acct_number) != (body.bank_code, body.account_number):
             raise StepNotReady("an account check for another account is already under way")
         return view(app, now)
-    row = await conn.fetchrow(
-        """
-        UPDATE onboardings SET acct_status = 'pending', acct_bank_code = $2, acct_number = $3,
-            acct_code_salt = $4, acct_requested_at = $5, updated_at = $5
-        WHERE id = $1 RETURNING *
-        """,
-        onboarding_id,
-        body.bank_code,
-        body.account_number,
-        secrets.token_bytes(CODE_SALT_BYTES),
-        now,
-    )
     await _defer_checks(conn, app, onboarding_id)
-    out = view(Application.from_row(row), now)
+    updated = _leave_update(
+        outbox,
+        row,
+        now,
+        acct_status="pending",
+        acct_bank_code=body.bank_code,
+        acct_number=body.account_number,
+        acct_code_salt=secrets.token_bytes(CODE_SALT_BYTES),
+        acct_requested_at=now,
+    )
+    out = view(updated, now)
     _event(
         outbox,
         "onboarding.account_verification_requested",
@@ -271,22 +304,11 @@ async def confirm_code(
         raise StepNotReady("the 1 KRW credit has not been sent yet")
     salt: bytes = row["acct_code_salt"]
     if hmac.compare_digest(verification_code(sealer, onboarding_id, salt), code):
-        return await _account_passed(conn, outbox, app, now), None
+        return _account_passed(outbox, row, now), None
     tries_left = app.acct_tries_left - 1
     failed = tries_left == 0
-    row = await conn.fetchrow(
-        """
-        UPDATE onboardings SET acct_tries_left = $2, updated_at = $3,
-            acct_status = CASE WHEN $4::boolean THEN 'failed' ELSE acct_status END,
-            status = CASE WHEN $4::boolean THEN 'failed' ELSE status END
-        WHERE id = $1 RETURNING *
-        """,
-        onboarding_id,
-        tries_left,
-        now,
-        failed,
-    )
-    out = view(Application.from_row(row), now)
+    ended = {"acct_status": "failed", "status": "failed"} if failed else {}
+    out = view(_leave_update(outbox, row, now, acct_tries_left=tries_left, **ended), now)
     kind = "onboarding.failed" if failed else "onboarding.account_verification_mismatch"
     _event(outbox, kind, out["id"], {"tries_left": tries_left, "step": "account_verification"}, now)
     if failed:
@@ -294,19 +316,10 @@ async def confirm_code(
     return out, VerificationCodeMismatch(tries_left=tries_left)
 
 
-async def _account_passed(
-    conn: asyncpg.Connection, outbox: Outbox, app: Application, now: datetime
-) -> dict[str, Any]:
-    row = await conn.fetchrow(
-        """
-        UPDATE onboardings SET acct_status = 'passed', updated_at = $2,
-            status = CASE WHEN id_status = 'passed' THEN 'ready' ELSE status END
-        WHERE id = $1 RETURNING *
-        """,
-        uuid.UUID(app.id),
-        now,
-    )
-    out = view(Application.from_row(row), now)
+def _account_passed(outbox: Outbox, row: asyncpg.Record, now: datetime) -> dict[str, Any]:
+    both_passed = row["id_status"] == "passed"
+    status = "ready" if both_passed else row["status"]
+    out = view(_leave_update(outbox, row, now, acct_status="passed", status=status), now)
     _event(outbox, "onboarding.account_verified", out["id"], {}, now)
     return out
 
@@ -346,17 +359,14 @@ async def complete(
         DEPOSIT_PRODUCT,
         daily_debit_limit_minor=NON_FACE_TO_FACE_DAILY_LIMIT_MINOR,
     )
-    await conn.execute(
-        """
-        UPDATE onboardings SET status = 'completed', customer_id = $2, device_id = $3,
-            account_id = $4, updated_at = $5
-        WHERE id = $1
-        """,
-        onboarding_id,
-        customer_id,
-        uuid.UUID(device["device_id"]),
-        uuid.UUID(account["id"]),
+    _leave_update(
+        outbox,
+        row,
         now,
+        status="completed",
+        customer_id=customer_id,
+        device_id=uuid.UUID(device["device_id"]),
+        account_id=uuid.UUID(account["id"]),
     )
     out = {"customer_id": customer["id"], "device_id": device["device_id"], "account": account}
     _event(
