@@ -103,8 +103,9 @@ def worker() -> None:
     from neobank.workers.standalone import run_workers
 
     database_url = _prepare()
-    # The API process runs on uvloop (uvicorn's loop="uvloop"); so do the jobs: with the
-    # standard loop its selector and socket writes were ~40% of this process's samples.
+    # The API process runs on uvloop (uvicorn's loop="uvloop"); so do the jobs. On asyncio's
+    # own loop the agency checks' pipeline held a launch-day surge to 41.7 sign-ups/s, where
+    # uvloop makes 46-49 (docs/BENCHMARKS.md, eighth session).
     uvloop.run(run_workers(database_url))
 
 
