@@ -188,14 +188,10 @@ class LedgerEngine:
                     sub.future.set_exception(single_exc)
 
     async def _commit_with_retries(self, batch: list[Submission]) -> None:
-        async for attempt in AsyncRetrying(
-            retry=retry_if_exception_type(_RETRYABLE),
-            stop=stop_after_attempt(BATCH_ATTEMPTS_MAX),
-            wait=wait_random(0, 0.02),
-            reraise=True,
-        ):
-            with attempt:
-                results = await self._commit_best_way(batch)
+        try:
+            results = await self._commit_best_way(batch)
+        except _RETRYABLE as failure:
+            results = await self._retry(batch, failure)
         for sub, result in zip(batch, results, strict=True):
             if sub.future.done():
                 continue
@@ -203,6 +199,29 @@ class LedgerEngine:
                 sub.future.set_exception(result)
             else:
                 sub.future.set_result(result)
+
+    async def _retry(
+        self, batch: list[Submission], failure: Exception
+    ) -> list[Answer | NeobankError]:
+        """tenacity's attempts after a first one that failed with `failure` (which counts as
+        the first: same attempts and waits as if tenacity had run it). The first attempt runs
+        outside tenacity because every `AsyncRetrying` is a nest of reference cycles (~34
+        objects) that only the garbage collector frees: one a commit made a 10-13 ms pause
+        of the event loop every second at 1,000 transfers/s (measured with gc.callbacks)."""
+        failures = [failure]
+        results: list[Answer | NeobankError] | None = None
+        async for attempt in AsyncRetrying(
+            retry=retry_if_exception_type(_RETRYABLE),
+            stop=stop_after_attempt(BATCH_ATTEMPTS_MAX),
+            wait=wait_random(0, 0.02),
+            reraise=True,
+        ):
+            with attempt:
+                if failures:
+                    raise failures.pop()
+                results = await self._commit_best_way(batch)
+        assert results is not None
+        return results
 
     async def _commit_best_way(self, batch: list[Submission]) -> list[Answer | NeobankError]:
         """In one statement if the batch can be (`neobank.ledger.one_statement`), else
