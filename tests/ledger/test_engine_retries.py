@@ -61,29 +61,29 @@ async def test_a_retryable_failure_is_committed_again(
     assert await counters(db, target) == [0, 7, 0, 0]
 
 
-async def test_the_retries_end_after_the_last_attempt(
-    engine: LedgerEngine, db: asyncpg.Connection, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("failures", "error", "attempts_made"),
+    [
+        (
+            BATCH_ATTEMPTS_MAX,
+            lambda: asyncpg.exceptions.DeadlockDetectedError("deadlock detected"),
+            BATCH_ATTEMPTS_MAX,
+        ),
+        (1, lambda: asyncpg.exceptions.CheckViolationError("no"), 1),
+    ],
+    ids=["retries_run_out", "not_retryable"],
+)
+async def test_a_failure_not_retried_further_reaches_the_submitter_and_writes_nothing(
+    engine: LedgerEngine,
+    db: asyncpg.Connection,
+    monkeypatch: pytest.MonkeyPatch,
+    failures: int,
+    error: Callable[[], Exception],
+    attempts_made: int,
 ) -> None:
     cash, target = await open_accounts(db, 0, 0)
-    attempts = failing_first(
-        engine,
-        monkeypatch,
-        BATCH_ATTEMPTS_MAX,
-        lambda: asyncpg.exceptions.DeadlockDetectedError("deadlock detected"),
-    )
-    with pytest.raises(asyncpg.exceptions.DeadlockDetectedError):
+    attempts = failing_first(engine, monkeypatch, failures, error)
+    with pytest.raises(type(error())):
         await submit(engine, [transfer(cash, target, 7)])
-    assert attempts[0] == BATCH_ATTEMPTS_MAX
+    assert attempts[0] == attempts_made
     assert await counters(db, target) == [0, 0, 0, 0]
-
-
-async def test_other_failures_are_not_retried(
-    engine: LedgerEngine, db: asyncpg.Connection, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    cash, target = await open_accounts(db, 0, 0)
-    attempts = failing_first(
-        engine, monkeypatch, 1, lambda: asyncpg.exceptions.CheckViolationError("no")
-    )
-    with pytest.raises(asyncpg.exceptions.CheckViolationError):
-        await submit(engine, [transfer(cash, target, 7)])
-    assert attempts[0] == 1
