@@ -183,7 +183,7 @@ async def test_engines_on_separate_pools_share_hot_accounts_without_deadlock(
     # Three "processes": a wrong lock order needs two transactions queued behind a third.
     pools = [await create_pool(database_url, min_size=1, max_size=2) for _ in range(3)]
     # Small batches: many interleaved transactions from both "processes".
-    engines = [LedgerEngine(p, batch_transfers_max=8) for p in pools]
+    engines = [LedgerEngine(p, batch_transfers_max=8, overlap_transfers_min=0) for p in pools]
     try:
         for engine in engines:
             await engine.start()

@@ -57,7 +57,7 @@ async def small_batch_engine(
     pool: asyncpg.Pool, request: pytest.FixtureRequest
 ) -> AsyncIterator[LedgerEngine]:
     """An engine whose small forecast batches commit in one statement, or in a transaction."""
-    engine = LedgerEngine(pool, one_statement_transfers_max=request.param)
+    engine = LedgerEngine(pool, one_statement_transfers_max=request.param, overlap_transfers_min=0)
     await engine.start()
     yield engine
     await engine.stop()
@@ -131,7 +131,9 @@ async def test_a_batch_built_on_an_attempt_that_missed_does_not_commit_as_foreca
     """The first batch's forecast attempt misses (an account of its changed behind it) and
     runs again locked, committing the same counters later. The second batch started from the
     first attempt's states: its counters check would pass, but its journal came first."""
-    engine = LedgerEngine(pool, batch_transfers_max=1, one_statement_transfers_max=0)
+    engine = LedgerEngine(
+        pool, batch_transfers_max=1, one_statement_transfers_max=0, overlap_transfers_min=0
+    )
     await engine.start()
     x, y, z = await open_accounts(db, 0, 0, 0)
     second_wrote, first_retry_wrote = asyncio.Event(), asyncio.Event()
@@ -195,7 +197,12 @@ async def test_two_engines_moving_the_same_accounts_never_commit_a_stale_forecas
     small batches run in one statement, or (0) in a transaction."""
     pools = [await create_pool(database_url, min_size=1, max_size=4) for _ in range(2)]
     engines = [
-        LedgerEngine(p, batch_transfers_max=4, one_statement_transfers_max=one_statement_max)
+        LedgerEngine(
+            p,
+            batch_transfers_max=4,
+            one_statement_transfers_max=one_statement_max,
+            overlap_transfers_min=0,
+        )
         for p in pools
     ]
     try:

@@ -170,7 +170,7 @@ async def test_a_batch_built_on_a_statement_that_failed_does_not_commit_as_forec
     change behind the forecast holds its row lock until the second batch has applied, so the
     first statement fails only then (without it, the first could fail before the second
     started, and the second would rightly read the accounts afresh)."""
-    engine = LedgerEngine(pool, batch_transfers_max=1)
+    engine = LedgerEngine(pool, batch_transfers_max=1, overlap_transfers_min=0)
     await engine.start()
     try:
         x, y, z = await open_accounts(db, 0, 0, 0)
