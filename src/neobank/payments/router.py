@@ -11,7 +11,7 @@ from fastapi.responses import Response
 
 from neobank.api.deps import Caller, IdempotencyKey, Ops, ServicesDep, claim_for
 from neobank.api.idempotent import run_idempotent
-from neobank.api.json_body import JsonBody, Parsed
+from neobank.api.keyed import Keyed, KeyedJson
 from neobank.api.responses import FastJSON, answer_response
 from neobank.payments import pricing, service
 from neobank.payments.errors import ReportRangeInvalid
@@ -35,11 +35,12 @@ from neobank.payments.submit import payment_deps
 
 router = APIRouter(tags=["payments"])
 
-# The hot routes validate their bodies from the raw bytes (see neobank.api.json_body).
-_TRANSFER_BODY = JsonBody(TransferIn)
-_BATCH_BODY = JsonBody(BatchIn)
-TransferBody = Annotated[Parsed[TransferIn], Depends(_TRANSFER_BODY)]
-BatchBody = Annotated[Parsed[BatchIn], Depends(_BATCH_BODY)]
+# The hot routes validate their bodies from the raw bytes (see neobank.api.json_body) and
+# resolve everything they need in one dependency (see neobank.api.keyed).
+_TRANSFER_CALL = KeyedJson(TransferIn)
+_BATCH_CALL = KeyedJson(BatchIn, ops_only=True)
+TransferCall = Annotated[Keyed[TransferIn], Depends(_TRANSFER_CALL)]
+BatchCall = Annotated[Keyed[BatchIn], Depends(_BATCH_CALL)]
 router.include_router(holds_router)
 
 
@@ -56,21 +57,16 @@ router.include_router(holds_router)
             "`validation_error`",
         }
     ),
-    openapi_extra=_TRANSFER_BODY.openapi,
+    openapi_extra=_TRANSFER_CALL.openapi,
 )
-async def create_transfer(
-    parsed: TransferBody,
-    request: Request,
-    caller: Caller,
-    services: ServicesDep,
-    key: IdempotencyKey,
-) -> Response:
+async def create_transfer(call: TransferCall) -> Response:
     """Move money between two accounts of this bank; the fee (less any promotion's waiver)
     is charged in the same commit."""
-    body = parsed.get()
+    body = call.parsed.get()
     # model_dump() hashes as model_dump(mode="json") did (orjson writes UUIDs the same way).
-    claim = claim_for(request, caller, key, body.model_dump())
-    answer = await service.submit_transfer(payment_deps(services), body, caller.customer_id, claim)
+    claim = call.claim(body.model_dump())
+    deps = payment_deps(call.services)
+    answer = await service.submit_transfer(deps, body, call.caller.customer_id, claim)
     return answer_response(answer.answer, replayed=answer.replayed)
 
 
@@ -90,11 +86,9 @@ async def get_transfer(transfer_id: uuid.UUID, caller: Caller, services: Service
         KEY_PROBLEMS
         | {403: "`forbidden`: a customer token", 413: "`request_too_large` (over 4 MiB)"}
     ),
-    openapi_extra=_BATCH_BODY.openapi,
+    openapi_extra=_BATCH_CALL.openapi,
 )
-async def create_batch(
-    parsed: BatchBody, request: Request, caller: Ops, services: ServicesDep, key: IdempotencyKey
-) -> Response:
+async def create_batch(call: BatchCall) -> Response:
     """Ops: 1 to 8190 transfers, all in one ledger commit; each stands or falls alone.
 
     Each item's `id` (a client-chosen UUID) makes it idempotent: sent again, under any key, it
@@ -103,9 +97,9 @@ async def create_batch(
     `transfer_id_conflict` for an id already used by a different transfer). The batch writes
     one `transfer.batch_applied` event (its posted items and the ledger's refusals), not one
     event per item."""
-    body = parsed.get()
-    claim = claim_for(request, caller, key, body.model_dump())
-    answer = await service.submit_batch(payment_deps(services), body, claim)
+    body = call.parsed.get()
+    claim = call.claim(body.model_dump())
+    answer = await service.submit_batch(payment_deps(call.services), body, claim)
     return answer_response(answer.answer, replayed=answer.replayed)
 
 
