@@ -29,7 +29,7 @@ from neobank.payments.schemas import (
 )
 from neobank.payments.submit import payment_deps
 
-router = APIRouter(tags=["holds"])
+router = APIRouter(tags=["payments", "holds"])
 
 
 _OPS_KEY_PROBLEMS = KEY_PROBLEMS | {403: "`forbidden`: a customer token"}

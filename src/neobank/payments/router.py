@@ -15,7 +15,6 @@ from neobank.api.keyed import Keyed, KeyedJson
 from neobank.api.responses import FastJSON, answer_response
 from neobank.payments import pricing, service
 from neobank.payments.errors import ReportRangeInvalid
-from neobank.payments.holds_router import router as holds_router
 from neobank.payments.schemas import (
     KEY_PROBLEMS,
     BatchIn,
@@ -41,7 +40,6 @@ _TRANSFER_CALL = KeyedJson(TransferIn)
 _BATCH_CALL = KeyedJson(BatchIn, ops_only=True)
 TransferCall = Annotated[Keyed[TransferIn], Depends(_TRANSFER_CALL)]
 BatchCall = Annotated[Keyed[BatchIn], Depends(_BATCH_CALL)]
-router.include_router(holds_router)
 
 
 @router.post(
