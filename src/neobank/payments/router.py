@@ -11,7 +11,7 @@ from fastapi.responses import Response
 
 from neobank.api.deps import Caller, IdempotencyKey, Ops, ServicesDep, claim_for
 from neobank.api.idempotent import run_idempotent
-from neobank.api.keyed import Keyed, KeyedJson
+from neobank.api.keyed import Keyed, KeyedJson, serve_first
 from neobank.api.responses import FastJSON, answer_response
 from neobank.payments import pricing, service
 from neobank.payments.errors import ReportRangeInvalid
@@ -188,3 +188,8 @@ async def fee_report(
     ):
         raise ReportRangeInvalid()
     return FastJSON(await pricing.fee_report(services.pool, start, end, currency))
+
+
+# The hot routes, served ahead of FastAPI's routes above (see neobank.api.keyed).
+serve_first(router, "/v1/transfers", _TRANSFER_CALL, create_transfer)
+serve_first(router, "/v1/transfers/batch", _BATCH_CALL, create_batch)
