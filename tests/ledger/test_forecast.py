@@ -4,6 +4,7 @@ without account locks, committed only if every account held what was forecast.""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 import uuid
 from collections.abc import AsyncIterator
@@ -238,6 +239,10 @@ def _state(credits: int) -> AccountState:
     return AccountState(uuid.uuid4(), "KRW", 2000, 0, credits_posted=credits)
 
 
+def _copy_of(state: AccountState, **changes: int) -> AccountState:
+    return dataclasses.replace(state, **changes)
+
+
 async def test_the_forecast_hands_out_copies_and_names_what_it_does_not_know() -> None:
     forecast = Forecast()
     known = _state(100)
@@ -245,8 +250,10 @@ async def test_the_forecast_hands_out_copies_and_names_what_it_does_not_know() -
     stranger = uuid.uuid4()
     states, unknown, _ = forecast.states([known.id, stranger])
     assert unknown == [stranger]
+    assert states[known.id] == known and states[known.id] is not known
     states[known.id].credits_posted += 50
-    assert forecast.states([known.id])[0][known.id].credits_posted == 100
+    known.debits_posted += 7  # what it remembered is a copy as well
+    assert forecast.states([known.id])[0][known.id] == _copy_of(known, debits_posted=0)
 
 
 async def test_after_a_miss_the_forecast_forgets_and_rests_longer_each_time() -> None:

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
-from dataclasses import replace
 from datetime import date
 from uuid import UUID
 
@@ -145,7 +144,7 @@ class Forecast:
                 unknown.append(account_id)
                 continue
             state, producer = kept
-            known[account_id] = replace(state)
+            known[account_id] = state.copy()
             if not (producer.steps["ended"].done() and producer.committed):
                 producers.add(producer)
         return known, unknown, producers
@@ -156,7 +155,7 @@ class Forecast:
         if len(self._states) >= self._accounts_max:
             self._states.clear()
         for state in states:
-            self._states[state.id] = (replace(state), turn)
+            self._states[state.id] = (state.copy(), turn)
 
     def hit(self) -> None:
         self._rest_after_miss = 1
