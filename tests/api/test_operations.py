@@ -20,8 +20,11 @@ async def test_health_and_readiness(client: httpx.AsyncClient) -> None:
 
 
 async def test_metrics(bank: BankDriver) -> None:
-    account = await bank.account()
+    account = await bank.account(funded=10)
     await bank.client.get(f"/v1/accounts/{account['id']}")
+    other = await bank.account()
+    transfer = {"from_account_id": account["id"], "to_account_id": other["id"], "amount": 1}
+    await bank.post("/v1/transfers", {**transfer, "currency": "KRW"})  # outside FastAPI
     await bank.client.get(f"/no/such/{uuid.uuid4()}")
     response = await bank.client.get("/metrics")
     assert response.status_code == 200
@@ -31,6 +34,7 @@ async def test_metrics(bank: BankDriver) -> None:
     assert "neobank_http_request_seconds" in text
     # Labelled by route template, so that ids do not explode the series.
     assert 'route="/v1/accounts/{account_id}"' in text
+    assert 'method="POST",route="/v1/transfers",status="201"' in text
     assert str(account["id"]) not in text
     assert "/no/such" not in text
 

@@ -95,6 +95,9 @@ def serve_first(
     FastAPI route for it (which must resolve `call` and call `endpoint`)."""
 
     async def serve(request: Request) -> Response:
+        # FastAPI records only its own routes in the scope; the request metrics read it.
+        request.scope["route"] = route
         return await endpoint(await call.resolve(request))
 
-    router.routes.insert(0, Route(path, serve, methods=["POST"], include_in_schema=False))
+    route = Route(path, serve, methods=["POST"], include_in_schema=False)
+    router.routes.insert(0, route)
