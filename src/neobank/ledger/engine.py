@@ -72,8 +72,8 @@ BATCHES_IN_FLIGHT_MAX = 2
 # Overlapping pays for big batches (the next one is computed while the one before is
 # written) and not for small ones, whose commits cost about 1 ms of PostgreSQL's CPU and
 # 0.6 ms of this process's whatever they carry: at 1,081 single transfers/s, overlapping
-# made twice the commits of 1-2 transfers each, and the machine spent 15% more CPU a
-# transfer (docs/BENCHMARKS.md, ninth session).
+# made 40-100% more commits, of 1-2 transfers each, and the machine spent 15-20% more CPU
+# a transfer (docs/BENCHMARKS.md, ninth session).
 OVERLAP_TRANSFERS_MIN = 256
 # A forecast batch of at most this many transfers commits in one statement (0: never).
 ONE_STATEMENT_TRANSFERS_MAX = store.COPY_TRANSFERS_MIN - 1
