@@ -48,40 +48,43 @@ async def engine(pool: asyncpg.Pool) -> AsyncIterator[LedgerEngine]:
     await engine.stop()
 
 
+async def _one_held_then(
+    engine: LedgerEngine, db: asyncpg.Connection, held: HeldFirstBatch, more: int
+) -> list[asyncio.Task[Any]]:
+    """Submit one transfer and hold its batch, then `more` transfers of one each; the tasks
+    of all of them, the held one first."""
+    cash, *customers = await open_accounts(db, 0, *[0] * (1 + more))
+    tasks = [asyncio.create_task(engine.submit(submission([transfer(cash, customers[0], 1)])))]
+    while not held.started:
+        await asyncio.sleep(0.01)
+    for customer in customers[1:]:
+        tasks.append(asyncio.create_task(engine.submit(submission([transfer(cash, customer, 1)]))))
+    return tasks
+
+
+async def _all_posted(tasks: list[asyncio.Task[Any]]) -> None:
+    answers = await asyncio.gather(*tasks)
+    assert all(a.outcomes and a.outcomes[0].code is ResultCode.OK for a in answers)
+
+
 async def test_small_batches_wait_for_the_one_in_flight(
     engine: LedgerEngine, db: asyncpg.Connection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cash, *customers = await open_accounts(db, 0, 0, 0, 0, 0)
     held = HeldFirstBatch(engine, monkeypatch)
-    first = asyncio.create_task(engine.submit(submission([transfer(cash, customers[0], 1)])))
-    while not held.started:
-        await asyncio.sleep(0.01)
-    rest = [
-        asyncio.create_task(engine.submit(submission([transfer(cash, c, 1)])))
-        for c in customers[1:OVERLAP_MIN]
-    ]
+    tasks = await _one_held_then(engine, db, held, OVERLAP_MIN - 1)
     await asyncio.sleep(0.3)  # time enough for a second batch to start, were it allowed
     assert held.started == [1]
     held.release.set()
-    answers = await asyncio.gather(first, *rest)
-    assert all(a.outcomes and a.outcomes[0].code is ResultCode.OK for a in answers)
+    await _all_posted(tasks)
     assert held.started == [1, OVERLAP_MIN - 1]  # the rest in one batch, after the first
 
 
 async def test_a_batch_big_enough_starts_while_one_is_in_flight(
     engine: LedgerEngine, db: asyncpg.Connection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cash, *customers = await open_accounts(db, 0, 0, 0, 0, 0, 0)
     held = HeldFirstBatch(engine, monkeypatch)
-    first = asyncio.create_task(engine.submit(submission([transfer(cash, customers[0], 1)])))
-    while not held.started:
-        await asyncio.sleep(0.01)
-    rest = [
-        asyncio.create_task(engine.submit(submission([transfer(cash, c, 1)])))
-        for c in customers[1 : OVERLAP_MIN + 1]
-    ]
+    tasks = await _one_held_then(engine, db, held, OVERLAP_MIN)
     await asyncio.wait_for(held.second_started.wait(), 10)
     assert held.started == [1, OVERLAP_MIN]  # while the first is still held
     held.release.set()
-    answers = await asyncio.gather(first, *rest)
-    assert all(a.outcomes and a.outcomes[0].code is ResultCode.OK for a in answers)
+    await _all_posted(tasks)
