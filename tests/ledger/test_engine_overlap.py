@@ -1,6 +1,6 @@
 """A second batch starts while one is in flight only if it carries at least
 `overlap_transfers_min` transfers; a smaller one waits for the batch in flight to end and
-takes everything that arrived meanwhile (`LedgerEngine._take_batch`)."""
+takes everything that arrived meanwhile (`neobank.ledger.batch_queue`)."""
 
 from __future__ import annotations
 

@@ -31,6 +31,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt,
 from neobank.db.statement import WriteStatement
 from neobank.errors import NeobankError
 from neobank.ledger import store
+from neobank.ledger.batch_queue import BatchQueue
 from neobank.ledger.claims import claim_batch, replay
 from neobank.ledger.domain import (
     BatchOutcome,
@@ -63,8 +64,6 @@ log = structlog.get_logger(__name__)
 
 # A batch takes at most this many transfers (one submission larger than this goes alone).
 BATCH_TRANSFERS_MAX = 16_384
-# At most this many submissions wait in the queue; beyond it requests are refused (503).
-QUEUE_DEPTH_MAX = 100_000
 # Batches one process applies at once, each on its own connection.
 BATCHES_IN_FLIGHT_MAX = 2
 # A batch starts while another is in flight only if it carries at least this many transfers;
@@ -101,18 +100,15 @@ class LedgerEngine:
     ) -> None:
         assert one_statement_transfers_max < store.COPY_TRANSFERS_MIN, "one statement never copies"
         self._pool = pool
-        self._batch_transfers_max = batch_transfers_max
         self._one_statement_transfers_max = one_statement_transfers_max
-        self._queue: asyncio.Queue[Submission] = asyncio.Queue(maxsize=QUEUE_DEPTH_MAX)
+        self._batches = BatchQueue(
+            batch_transfers_max=batch_transfers_max, overlap_transfers_min=overlap_transfers_min
+        )
         self._task: asyncio.Task[None] | None = None
         # A second (big) batch prepares and waits on its locks while the first commits
         # (fsync): the database and this process work at the same time.
         self._slots = asyncio.Semaphore(batches_in_flight_max)
-        self._overlap_transfers_min = overlap_transfers_min
         self._in_flight: set[asyncio.Task[None]] = set()
-        self._queued_transfers = 0
-        # Set when a batch ends or the queue grows: a batch waiting to overlap looks again.
-        self._changed = asyncio.Event()
         self._forecast = Forecast()
 
     async def start(self) -> None:
@@ -129,31 +125,25 @@ class LedgerEngine:
         for task in list(self._in_flight):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        while not self._queue.empty():
-            pending = self._queue.get_nowait()
+        for pending in self._batches.drain():
             if not pending.future.done():
                 pending.future.set_exception(LedgerUnavailable("the ledger is shutting down"))
-        self._queued_transfers = 0
 
     async def submit(self, submission: Submission) -> Answer:
         if self._task is None or self._task.done():
             raise LedgerUnavailable("the ledger engine is not running")
         try:
-            self._queue.put_nowait(submission)
+            self._batches.put(submission)
         except asyncio.QueueFull:
             metrics.LEDGER_REJECTED.inc()
             raise LedgerUnavailable("the ledger queue is full, retry later") from None
-        self._queued_transfers += submission.transfer_count
-        if self._queued_transfers >= self._overlap_transfers_min:
-            self._changed.set()
-        metrics.LEDGER_QUEUE_DEPTH.set(self._queue.qsize())
         return await asyncio.shield(submission.future)
 
     async def _run(self) -> None:
         while True:
             await self._slots.acquire()
             try:
-                batch = await self._take_batch()
+                batch = await self._batches.take(self._in_flight)
             except BaseException:
                 self._slots.release()
                 raise
@@ -163,24 +153,7 @@ class LedgerEngine:
 
     def _ended(self, task: asyncio.Task[None]) -> None:
         self._in_flight.discard(task)
-        self._changed.set()
-
-    async def _take_batch(self) -> list[Submission]:
-        """Everything queued now, up to the bound: the longer a commit takes, the more
-        requests the next batch carries. While a batch is in flight, the next one starts
-        only once it would carry `overlap_transfers_min` transfers (or none is in flight)."""
-        while self._in_flight and self._queued_transfers < self._overlap_transfers_min:
-            self._changed.clear()
-            await self._changed.wait()
-        batch = [await self._queue.get()]
-        count = batch[0].transfer_count
-        while not self._queue.empty() and count < self._batch_transfers_max:
-            nxt = self._queue.get_nowait()
-            batch.append(nxt)
-            count += nxt.transfer_count
-        self._queued_transfers -= count
-        metrics.LEDGER_QUEUE_DEPTH.set(self._queue.qsize())
-        return batch
+        self._batches.batch_ended()
 
     async def _apply(self, batch: list[Submission]) -> None:
         try:
