@@ -13,6 +13,7 @@ import asyncpg
 import pytest
 from prometheus_client import REGISTRY
 
+from neobank.db.pool import create_pool
 from neobank.events.outbox import EventRow
 from neobank.idempotency import Claim, StoredAnswer
 from neobank.ledger import store
@@ -195,3 +196,27 @@ async def test_a_batch_built_on_a_statement_that_failed_does_not_commit_as_forec
         await assert_books(db)
     finally:
         await engine.stop()
+
+
+async def test_batches_of_any_size_share_one_prepared_statement(database_url: str) -> None:
+    """The statement's text depends only on its parts, not on how many accounts it checks:
+    each connection prepares it once (a count written into the text made one statement per
+    count, each prepared by every connection)."""
+    pool = await create_pool(database_url, min_size=1, max_size=1)
+    engine = LedgerEngine(pool)
+    await engine.start()
+    try:
+        cash, *customers = await open_accounts(pool, 0, 0, 0, 0)
+        one = batches("one_statement")
+        for size in (1, 2, 3):  # 2, 3 and 4 accounts
+            chains = [[transfer(cash, customer, 5)] for customer in customers[:size]]
+            await submit(engine, *chains)
+        assert batches("one_statement") == one + 3
+        prepared = await pool.fetchval(
+            "SELECT count(*) FROM pg_prepared_statements "
+            "WHERE statement LIKE 'WITH %ledger_forecast_held%'"
+        )
+        assert prepared == 1
+    finally:
+        await engine.stop()
+        await pool.close()

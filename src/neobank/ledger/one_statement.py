@@ -75,7 +75,10 @@ async def commit_one_statement(
         statement, batch, applied.outcome.items, applied.now, new_claims=True
     )
     held = add_update_as_forecast(statement, applied.expected, applied.accounts)
-    select = f"SELECT ledger_forecast_held((SELECT n FROM {held}), {len(applied.expected)})"
+    # The count is a parameter, not a literal: the statement's text then depends only on
+    # which parts it has, and each connection prepares it once, not once per count.
+    expected = statement.param(len(applied.expected))
+    select = f"SELECT ledger_forecast_held((SELECT n FROM {held}), {expected}::bigint)"
     try:
         async with conn.transaction() if writes else contextlib.nullcontext():
             await statement.fetchval(conn, select)
