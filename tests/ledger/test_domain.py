@@ -221,7 +221,7 @@ def test_retries_answer_exists_and_change_nothing() -> None:
     chain = [transfer(a, b, 100, flags=TransferFlags.LINKED), transfer(a, cash, 5)]
     assert codes(ledger, chain) == [ResultCode.OK]
     before = ledger.snapshot()
-    changed = TransferSpec(**{**chain[0].__dict__, "amount": 101})
+    changed = chain[0]._replace(amount=101)
     stray = transfer(a, cash, 5)
     outcome = ledger.apply([chain, chain, [changed], [chain[0], stray], [stray, chain[1]]])
     assert [(i.code, i.failed_index) for i in outcome.items] == [
@@ -291,7 +291,7 @@ def test_post_of_unknown_mismatched_or_plain_transfer_is_not_found() -> None:
     plain = transfer(a, b, 10)
     hold = transfer(a, b, 10, flags=TransferFlags.PENDING)
     assert codes(ledger, [plain], [hold]) == [ResultCode.OK, ResultCode.OK]
-    elsewhere = TransferSpec(**{**resolve(hold, POST).__dict__, "credit_account_id": cash.id})
+    elsewhere = resolve(hold, POST)._replace(credit_account_id=cash.id)
     assert (
         codes(
             ledger,

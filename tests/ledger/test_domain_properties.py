@@ -8,7 +8,6 @@ a retry of what was applied changes nothing.
 from __future__ import annotations
 
 import copy
-from dataclasses import replace
 from datetime import datetime, timedelta
 
 from hypothesis import given, settings
@@ -59,7 +58,7 @@ class Scenario:
             else:
                 part: int = self.draw(st.integers(1, held.amount + 5))  # type: ignore[assignment]
                 spec = resolve(held, TransferFlags.POST_PENDING, part)
-            return replace(spec, flags=spec.flags | linked)
+            return spec._replace(flags=spec.flags | linked)
         debit: AccountState = self.draw(st.sampled_from(self.books))  # type: ignore[assignment]
         peers = [b for b in self.books if b.currency == debit.currency and b is not debit]
         odd = self.draw(st.integers(0, 9)) == 0  # now and then: any account, any currency
@@ -90,7 +89,7 @@ class Scenario:
             old: list[TransferSpec] = self.draw(st.sampled_from(self.chains))  # type: ignore[assignment]
             if self.draw(st.booleans()):
                 return old  # a plain retry
-            return [replace(old[0], amount=old[0].amount + 1), *old[1:]]
+            return [old[0]._replace(amount=old[0].amount + 1), *old[1:]]
         size: int = self.draw(st.integers(1, 3))  # type: ignore[assignment]
         last = size - 1
         chain = [

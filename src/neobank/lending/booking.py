@@ -299,7 +299,7 @@ def chain_of(specs: Sequence[TransferSpec | None]) -> list[TransferSpec]:
     """The transfers (None dropped) as one linked chain: all of them or none."""
     present = [s for s in specs if s is not None]
     return [
-        replace(s, flags=s.flags | _LINKED) if n < len(present) - 1 else s
+        s._replace(flags=s.flags | _LINKED) if n < len(present) - 1 else s
         for n, s in enumerate(present)
     ]
 
