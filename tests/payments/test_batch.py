@@ -11,6 +11,7 @@ import asyncpg
 from neobank.idempotency import Claim, InFlight
 from neobank.ledger.domain import ItemOutcome, ResultCode
 from neobank.ledger.engine import Answer, Submission
+from neobank.payments.orders import COPY_PAYMENTS_MIN
 from neobank.payments.schemas import BatchIn
 from neobank.payments.service import PaymentDeps, submit_batch
 from tests.conftest import BankDriver
@@ -80,6 +81,45 @@ async def test_each_item_stands_alone_and_results_keep_input_order(
     fetched = await bank.client.get(f"/v1/transfers/{items[0]['id']}")
     assert (fetched.json()["memo"], fetched.json()["fee"]["amount"]) == ("first", 100)
     assert (await bank.check())["balanced"] is True
+
+
+async def test_a_big_batch_copies_its_payments(bank: BankDriver, db: asyncpg.Connection) -> None:
+    """From COPY_PAYMENTS_MIN payments on, a submission copies its payment rows instead of
+    adding them to the batch's statement: the same rows, and only the posted items'."""
+    await set_fee(bank, 100)
+    a = await bank.account(funded=1_000_000)
+    b = await bank.account()
+    before = await count(db, "payments")
+    items = [item(a["id"], b["id"], 1_000, memo=f"n{n}") for n in range(COPY_PAYMENTS_MIN)]
+    items.append(item(a["id"], a["id"], 1))  # refused before the ledger
+    items.append(item(a["id"], b["id"], 10_000_000))  # refused by the ledger
+    results = (await batch(bank, items)).json()["results"]
+    assert [r["status"] for r in results] == ["posted"] * COPY_PAYMENTS_MIN + ["failed"] * 2
+    assert await count(db, "payments") == before + COPY_PAYMENTS_MIN
+    rows = await db.fetch(
+        "SELECT id::text, kind, from_account_id::text, to_account_id::text, amount, currency, "
+        "memo, fee_amount, fee_waived_amount, fee_transfer_id IS NOT NULL AS fee_linked "
+        "FROM payments WHERE id = ANY($1::uuid[]) ORDER BY memo",
+        [i["id"] for i in items],
+    )
+    expected = [
+        (i["id"], "internal", a["id"], b["id"], 1_000, KRW, i["memo"], 100, 0, True)
+        for i in items[:COPY_PAYMENTS_MIN]
+    ]
+    assert sorted(tuple(r) for r in rows) == sorted(expected)
+    fetched = (await bank.client.get(f"/v1/transfers/{items[7]['id']}")).json()
+    assert (fetched["memo"], fetched["fee"]["amount"]) == ("n7", 100)
+    assert await bank.balance(b["id"]) == 1_000 * COPY_PAYMENTS_MIN
+    assert (await bank.check())["balanced"] is True
+
+
+def test_the_flat_dump_of_a_batch_is_its_model_dump() -> None:
+    """The request hash of a batch's key is taken of `dump_flat()`: it must stay
+    `model_dump()`, or a retry sent before an upgrade would not match after it."""
+    body = BatchIn.model_validate(
+        {"transfers": [item(new_id(), new_id(), 5, memo="m"), item(new_id(), new_id(), 7)]}
+    )
+    assert body.dump_flat() == body.model_dump()
 
 
 async def test_resubmitted_items_exist_and_move_nothing(

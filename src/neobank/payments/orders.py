@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import enum
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 
@@ -15,9 +14,18 @@ from neobank.db.statement import WriteStatement
 from neobank.events import EventRow
 from neobank.ledger.chart import AccountCode, bank_account_id
 from neobank.ledger.domain import TransferFlags, TransferSpec
+from neobank.ledger.store import COPY_TRANSFERS_MIN
 from neobank.payments.fees import FeeQuote, Promotion
 
-__all__ = ["PaymentOrder", "TransferCode", "add_payments", "fee_transfer_id", "stored_quotes"]
+__all__ = [
+    "COPY_PAYMENTS_MIN",
+    "PaymentOrder",
+    "TransferCode",
+    "add_payments",
+    "copy_payments",
+    "fee_transfer_id",
+    "stored_quotes",
+]
 
 
 class TransferCode(enum.IntEnum):
@@ -53,8 +61,10 @@ def fee_transfer_id(payment_id: uuid.UUID) -> uuid.UUID:
     return uuid.uuid5(payment_id, "fee")
 
 
-@dataclass(frozen=True)
-class PaymentOrder:
+class PaymentOrder(NamedTuple):
+    """Immutable; a NamedTuple because a batch builds one an item (see
+    `neobank.ledger.values.TransferSpec`)."""
+
     id: uuid.UUID
     kind: str
     from_account_id: uuid.UUID | None  # None: money comes in from the bank's cash
@@ -120,10 +130,11 @@ class PaymentOrder:
 
     def event_row(self) -> list[Any]:
         """The order as a row of a batch's event (`neobank.payments.batch_event`)."""
+        # The ids stay UUIDs: orjson writes them as strings when the event is stored.
         return [
-            str(self.id),
-            str(self.from_account_id) if self.from_account_id else None,
-            str(self.to_account_id),
+            self.id,
+            self.from_account_id,
+            self.to_account_id,
             self.amount,
             self.currency,
             self.memo,
@@ -185,6 +196,27 @@ _PAYMENT_TYPES = (
 )
 
 
+_PAYMENT_COLUMNS = (
+    "id",
+    "kind",
+    "from_account_id",
+    "to_account_id",
+    "amount",
+    "currency",
+    "memo",
+    "fee_amount",
+    "fee_waived_amount",
+    "promotion_id",
+    "fee_transfer_id",
+    "created_at",
+)
+# From this many payments on, a submission copies its payment rows (binary COPY, a round trip
+# of its own) instead of adding them to the batch's one statement: asyncpg encodes array
+# parameters element by element through an abstract-class check, and COPY cost the API
+# process about half as much (1.5-2.5 against 3.3-5.8 µs a payment, 8,190 rows, 2026-11-25).
+COPY_PAYMENTS_MIN = COPY_TRANSFERS_MIN
+
+
 def add_payments(statement: WriteStatement, rows: list[tuple[Any, ...]]) -> None:
     """Row part for the ledger engine: a batch's payments join its one write statement."""
     columns = list(zip(*rows, strict=True))
@@ -194,12 +226,15 @@ def add_payments(statement: WriteStatement, rows: list[tuple[Any, ...]]) -> None
     )
     statement.add(
         f"""
-        INSERT INTO payments (id, kind, from_account_id, to_account_id, amount, currency, memo,
-                              fee_amount, fee_waived_amount, promotion_id, fee_transfer_id,
-                              created_at)
+        INSERT INTO payments ({", ".join(_PAYMENT_COLUMNS)})
         SELECT * FROM unnest({arrays})
         """
     )
+
+
+async def copy_payments(conn: asyncpg.Connection, rows: list[tuple[Any, ...]]) -> None:
+    """Row writer for the ledger engine: a big submission's payments, copied."""
+    await conn.copy_records_to_table("payments", columns=_PAYMENT_COLUMNS, records=rows)
 
 
 async def stored_quotes(

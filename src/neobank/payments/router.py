@@ -96,7 +96,7 @@ async def create_batch(call: BatchCall) -> Response:
     one `transfer.batch_applied` event (its posted items and the ledger's refusals), not one
     event per item."""
     body = call.parsed.get()
-    claim = call.claim(body.model_dump())
+    claim = call.claim(body.dump_flat())
     answer = await service.submit_batch(payment_deps(call.services), body, claim)
     return answer_response(answer.answer, replayed=answer.replayed)
 

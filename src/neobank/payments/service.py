@@ -28,7 +28,13 @@ from neobank.payments.errors import (
     error_for_result,
 )
 from neobank.payments.fees import NO_FEE
-from neobank.payments.orders import PaymentOrder, add_payments, stored_quotes
+from neobank.payments.orders import (
+    COPY_PAYMENTS_MIN,
+    PaymentOrder,
+    add_payments,
+    copy_payments,
+    stored_quotes,
+)
 from neobank.payments.schemas import BatchIn, DepositIn, TransferIn
 from neobank.payments.submit import PaymentDeps, refuse, submit_to_ledger
 
@@ -149,6 +155,8 @@ async def submit_batch(deps: PaymentDeps, body: BatchIn, claim: Claim) -> Answer
         )
         orders.append((index, order))
 
+    copy = len(orders) >= COPY_PAYMENTS_MIN
+
     def render(outcomes: list[ItemOutcome], at: datetime) -> Rendered:
         # Built afresh on every call: the engine renders again when it retries a commit.
         results: list[dict[str, Any]] = [
@@ -165,7 +173,10 @@ async def submit_batch(deps: PaymentDeps, body: BatchIn, claim: Claim) -> Answer
             if outcome.code is ResultCode.OK:
                 results[index]["status"] = "posted"
                 posted.append(order.event_row())
-                rendered.parts.append((add_payments, order.row(at)))
+                if copy:
+                    rendered.writes.append((copy_payments, order.row(at)))
+                else:
+                    rendered.parts.append((add_payments, order.row(at)))
             elif outcome.code is ResultCode.EXISTS:
                 results[index]["status"] = "exists"
             else:
