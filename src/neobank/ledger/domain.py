@@ -255,10 +255,12 @@ class _Batch:
         self, spec: TransferSpec, debit: AccountState, credit: AccountState, amount: int
     ) -> None:
         self.outcome.journal.append(
-            JournalEntry(debit.id, spec.id, "D", amount, spec.currency, debit.net_posted)
+            JournalEntry(debit.id, spec.id, "D", amount, spec.currency, debit.net_posted, self.now)
         )
         self.outcome.journal.append(
-            JournalEntry(credit.id, spec.id, "C", amount, spec.currency, credit.net_posted)
+            JournalEntry(
+                credit.id, spec.id, "C", amount, spec.currency, credit.net_posted, self.now
+            )
         )
 
 

@@ -364,7 +364,7 @@ class LedgerEngine:
             await statement.execute(conn)
         if producers and not await producers_passed(producers, "written"):
             raise self._forecast.miss()
-        await (store.copy_journal(conn, outcome, now) if copy else statement.execute(conn))
+        await (store.copy_journal(conn, outcome) if copy else statement.execute(conn))
         turn.passed("written")
         return by_sub, writes
 

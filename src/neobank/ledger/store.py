@@ -37,15 +37,6 @@ __all__ = [
     "set_overdraft_limit",
 ]
 
-_JOURNAL_COLUMNS = [
-    "account_id",
-    "transfer_id",
-    "side",
-    "amount",
-    "currency",
-    "balance_after",
-    "created_at",
-]
 _TRANSFER_COLUMNS = (
     "id, debit_account_id, credit_account_id, amount, currency, code, flags, pending_id, timeout_s"
 )
@@ -191,15 +182,10 @@ async def copy_transfers(conn: asyncpg.Connection, outcome: BatchOutcome, now: d
     )
 
 
-async def copy_journal(conn: asyncpg.Connection, outcome: BatchOutcome, now: datetime) -> None:
-    """Copy a batch's journal entries, numbered in the order copied."""
+async def copy_journal(conn: asyncpg.Connection, outcome: BatchOutcome) -> None:
+    """Copy a batch's journal entries, numbered in the order copied (each entry is its row)."""
     await conn.copy_records_to_table(
-        "journal_entries",
-        columns=_JOURNAL_COLUMNS,
-        records=[
-            (e.account_id, e.transfer_id, e.side, e.amount, e.currency, e.balance_after, now)
-            for e in outcome.journal
-        ],
+        "journal_entries", columns=JournalEntry._fields, records=outcome.journal
     )
 
 
@@ -243,7 +229,7 @@ def _add_journal(statement: WriteStatement, entries: Sequence[JournalEntry], now
     p = statement.param
     statement.add(
         f"""
-        INSERT INTO journal_entries ({", ".join(_JOURNAL_COLUMNS)})
+        INSERT INTO journal_entries ({", ".join(JournalEntry._fields)})
         SELECT a, t, s, am, c, b, {p(now)}::timestamptz
         FROM unnest({p([e.account_id for e in entries])}::uuid[],
                     {p([e.transfer_id for e in entries])}::uuid[],

@@ -156,12 +156,16 @@ class PendingState:
 
 
 class JournalEntry(NamedTuple):
+    """A row of `journal_entries`, its fields in the table's order (a batch copies the
+    entries as they are)."""
+
     account_id: UUID
     transfer_id: UUID
     side: str  # "D" or "C"
     amount: int
     currency: str
     balance_after: int  # credits minus debits posted, after this entry
+    created_at: datetime  # when its batch applied (the same for the whole batch)
 
 
 class AcceptedTransfer(NamedTuple):
