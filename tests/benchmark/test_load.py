@@ -13,10 +13,14 @@ from neobank.benchmark.load import LoadSpec, run_load
 
 
 class RecordingServer:
-    """Answers every batch with all its transfers posted; keeps every transfer id seen."""
+    """Answers every batch with all its transfers posted, and every single transfer 201;
+    keeps every transfer id seen. With `drop_every` n, it closes the connection instead of
+    answering every n-th request."""
 
-    def __init__(self) -> None:
+    def __init__(self, drop_every: int = 0) -> None:
         self.ids: list[str] = []
+        self.requests = 0
+        self.drop_every = drop_every
         self.port = 0
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
@@ -46,6 +50,13 @@ class RecordingServer:
                 at = lowered.index(b"content-length:") + 15
                 length = int(lowered[at : lowered.index(b"\r\n", at)])
                 body = orjson.loads(await reader.readexactly(length))
+                self.requests += 1
+                if self.drop_every and self.requests % self.drop_every == 0:
+                    writer.close()
+                    return
+                if "transfers" not in body:
+                    writer.write(b"HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\n{}")
+                    continue
                 ids = [t["id"] for t in body["transfers"]]
                 self.ids.extend(ids)
                 answer = orjson.dumps({"results": [{"id": i, "status": "posted"} for i in ids]})
@@ -86,3 +97,41 @@ def test_each_run_sends_transfer_ids_no_earlier_run_sent(server: RecordingServer
     assert first.transfers_posted > 0 and second.transfers_posted > 0
     assert len(set(server.ids)) == len(server.ids), "an id was sent twice"
     assert sent_second and not sent_second & sent_first
+
+
+def single(port: int, **overrides: object) -> LoadSpec:
+    fields: dict[str, object] = {
+        "base_url": f"http://127.0.0.1:{port}",
+        "token": "t",
+        "accounts": ("a", "b", "c"),
+        "kind": "single",
+        "connections": 4,
+        "duration_s": 0.5,
+        "warmup_s": 0.0,
+    }
+    return LoadSpec(**{**fields, **overrides})  # type: ignore[arg-type]
+
+
+def test_an_open_loop_sends_at_its_rate(server: RecordingServer) -> None:
+    result = run_load(single(server.port, rate_per_s=200.0), processes=1)
+    # 100 fall due in the half second; those answered after its end are not counted.
+    assert 90 <= result.transfers_posted <= 101
+    assert result.failures == {}
+    assert len(result.latencies_ms) == result.requests == result.transfers_posted
+    assert all(0 <= latency < 1000 for latency in result.latencies_ms)
+
+
+def test_a_closed_loop_keeps_its_connections_busy(server: RecordingServer) -> None:
+    result = run_load(single(server.port), processes=2)
+    assert result.transfers_posted > 100 and result.failures == {}
+    assert server.requests >= result.requests
+
+
+def test_a_dropped_connection_counts_as_a_failure_and_the_client_reconnects() -> None:
+    with RecordingServer(drop_every=10) as dropping:
+        closed = run_load(single(dropping.port), processes=1)
+        opened = run_load(single(dropping.port, rate_per_s=200.0), processes=1)
+    for result in (closed, opened):
+        failed = sum(result.failures.values())
+        assert set(result.failures) == {"ConnectionClosed"}
+        assert result.transfers_posted > 5 * failed > 0

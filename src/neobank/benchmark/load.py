@@ -2,13 +2,13 @@
 or open-loop (fixed arrival rate) over keep-alive HTTP/1.1 connections.
 
 The client shares the machine's two cores with the server and PostgreSQL, so it is kept as
-lean as a Python client can be: uvloop, one raw asyncio stream per connection, requests
-written as bytes, responses read by Content-Length. Every byte it saves is CPU the bank gets.
+lean as a Python client can be: uvloop, requests written as bytes, answers read by
+Content-Length, and callbacks instead of a task or stream per request
+(`neobank.benchmark.client`). Every cycle it saves is CPU the bank gets.
 """
 
 from __future__ import annotations
 
-import asyncio
 import random
 import secrets
 import time
@@ -20,6 +20,8 @@ from urllib.parse import urlsplit
 
 import orjson
 import uvloop
+
+from neobank.benchmark.client import ClosedLoop, OpenLoop
 
 __all__ = ["LoadResult", "LoadSpec", "run_load"]
 
@@ -95,40 +97,9 @@ def _batch_body(rng: random.Random, spec: LoadSpec) -> bytes:
     return orjson.dumps({"transfers": items})
 
 
-class _Connection:
-    """One keep-alive HTTP/1.1 connection: write the request, read the answer by length."""
-
-    def __init__(self, host: str, port: int) -> None:
-        self.host = host
-        self.port = port
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
-
-    async def post(self, head: bytes, body: bytes) -> tuple[int, bytes]:
-        if self.writer is None or self.reader is None:
-            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-        try:
-            self.writer.write(head + str(len(body)).encode() + b"\r\n\r\n" + body)
-            header = await self.reader.readuntil(b"\r\n\r\n")
-            status = int(header[9:12])
-            lowered = header.lower()
-            at = lowered.index(b"content-length:") + 15
-            length = int(lowered[at : lowered.index(b"\r\n", at)])
-            payload = await self.reader.readexactly(length)
-            if b"connection: close" in lowered:
-                self.close()
-            return status, payload
-        except (OSError, asyncio.IncompleteReadError, ValueError):
-            self.close()
-            raise
-
-    def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-        self.reader = self.writer = None
-
-
 class _Client:
+    """One client process's requests and what it counts of their answers."""
+
     def __init__(self, spec: LoadSpec, seed: int) -> None:
         self.spec = spec
         self.rng = random.Random(seed)
@@ -143,27 +114,23 @@ class _Client:
             f"Authorization: Bearer {spec.token}\r\nIdempotency-Key: "
         ).encode()
 
-    async def one(self, connection: _Connection, scheduled: float) -> None:
+    def request(self) -> bytes:
         body = (
             _batch_body(self.rng, self.spec)
             if self.spec.kind == "batch"
             else _single_body(self.rng, self.spec)
         )
-        head = self.head_prefix + uuid.uuid4().hex.encode() + b"\r\nContent-Length: "
-        try:
-            status, payload = await connection.post(head, body)
-        except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
-            status, payload = 0, type(exc).__name__.encode()
-        done = time.perf_counter()
+        key = uuid.uuid4().hex.encode()
+        length = str(len(body)).encode()
+        return self.head_prefix + key + b"\r\nContent-Length: " + length + b"\r\n\r\n" + body
+
+    def outcome(self, status: int, payload: bytes, latency_s: float) -> None:
         # Throughput counts completions inside the window, whenever the request started: a
         # batch of 8190 may take longer than the warm-up.
-        if not self.measure_from <= done <= self.stop_at:
+        if not self.measure_from <= time.perf_counter() <= self.stop_at:
             return
         self.result.requests += 1
-        self.result.latencies_ms.append((done - scheduled) * 1000)
-        self._count(status, payload)
-
-    def _count(self, status: int, payload: bytes) -> None:
+        self.result.latencies_ms.append(latency_s * 1000)
         if status == 201:
             self.result.transfers_posted += 1
         elif status == 200 and self.spec.kind == "batch":
@@ -178,57 +145,20 @@ class _Client:
             key = str(status) if status else payload.decode()
             self.result.failures[key] = self.result.failures.get(key, 0) + 1
 
-    async def closed_loop(self) -> None:
-        connection = _Connection(self.host, self.port)
-        while time.perf_counter() < self.stop_at:
-            await self.one(connection, time.perf_counter())
-        connection.close()
-
-    async def open_loop(self, rate_per_s: float, connections: int) -> None:
-        """Requests at a fixed rate; latency counts from the scheduled time, so waiting for a
-        free connection is part of it (no coordinated omission)."""
-        idle: asyncio.Queue[_Connection] = asyncio.Queue()
-        for _ in range(connections):
-            idle.put_nowait(_Connection(self.host, self.port))
-        interval_s = 1.0 / rate_per_s
-        tasks: set[asyncio.Task[None]] = set()
-        next_at = time.perf_counter()
-
-        async def fire(scheduled: float) -> None:
-            connection = await idle.get()
-            try:
-                await self.one(connection, scheduled)
-            finally:
-                idle.put_nowait(connection)
-
-        while next_at < self.stop_at:
-            delay = next_at - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            task = asyncio.create_task(fire(next_at))
-            tasks.add(task)
-            task.add_done_callback(tasks.discard)
-            next_at += interval_s
-        await asyncio.gather(*tasks)
-        while not idle.empty():
-            idle.get_nowait().close()
-
 
 async def _run_process(spec: LoadSpec, connections: int, seed: int) -> LoadResult:
-    clients = [_Client(spec, seed * 1000 + i) for i in range(connections)]
+    client = _Client(spec, seed)
     started = time.perf_counter()
-    for client in clients:
-        client.measure_from = started + spec.warmup_s
-        client.stop_at = started + spec.warmup_s + spec.duration_s
+    client.measure_from = started + spec.warmup_s
+    client.stop_at = started + spec.warmup_s + spec.duration_s
     if spec.rate_per_s is None:
-        await asyncio.gather(*(c.closed_loop() for c in clients))
+        closed = ClosedLoop(client.host, client.port, client.request, client.outcome)
+        await closed.run(connections, client.stop_at)
     else:
-        await clients[0].open_loop(spec.rate_per_s, connections)
-    merged = LoadResult()
-    for client in clients:
-        merged.merge(client.result)
-    merged.elapsed_s = spec.duration_s
-    return merged
+        opened = OpenLoop(client.host, client.port, client.request, client.outcome)
+        await opened.run(connections, spec.rate_per_s, client.stop_at)
+    client.result.elapsed_s = spec.duration_s
+    return client.result
 
 
 def _process_main(
