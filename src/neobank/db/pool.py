@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import asyncpg
@@ -13,7 +14,15 @@ __all__ = ["create_pool"]
 
 
 def _encode_json(value: Any) -> str:
-    return orjson.dumps(value).decode()
+    return orjson.dumps(value, default=_json_default).decode()
+
+
+def _json_default(value: Any) -> Any:
+    """What orjson leaves to us: asyncpg's own UUID type (ids read from the database), which
+    orjson does not take for a `uuid.UUID`."""
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:

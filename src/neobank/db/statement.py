@@ -11,6 +11,7 @@ it commits or fails as a whole.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import asyncpg
@@ -27,6 +28,18 @@ class WriteStatement:
         """Register a parameter; returns its placeholder (`$n`)."""
         self._args.append(value)
         return f"${len(self._args)}"
+
+    def rows(self, columns: Sequence[tuple[str, str]], rows: Iterable[Sequence[Any]]) -> str:
+        """Register `rows` (values in the order of `columns`, each a name and an SQL type) as
+        one JSON parameter; returns a FROM item that reads them back, named `u`. One
+        parameter instead of an array a column: asyncpg checks every element of an array
+        parameter against three abstract classes before it encodes it, and a small batch's
+        statement spent more of the API process's time there than PostgreSQL takes to parse
+        the JSON (`docs/BENCHMARKS.md`, tenth session)."""
+        names = [name for name, _ in columns]
+        document = [dict(zip(names, row, strict=True)) for row in rows]
+        spec = ", ".join(f"{name} {sql_type}" for name, sql_type in columns)
+        return f"json_to_recordset({self.param(document)}::json) AS u({spec})"
 
     def add(self, sql: str, *, materialized: bool = False) -> str:
         """Add one part (it must not end in a semicolon); returns the name under which later

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -70,6 +69,19 @@ async def apply_to_forecast(
     return ForecastApplied(outcome, accounts, expected, producers, now)
 
 
+# An account's row in the check: its id, whether the batch changes it, the fields expected
+# (`AccountFields`) and the counters to write.
+_EXPECTED_COLUMNS = (
+    ("id", "uuid"),
+    ("changed", "boolean"),
+    *((name, "int" if name == "f" else "bigint") for name in ("f", "dl", "ol")),
+    *((name, "bigint") for name in ("dp0", "cp0", "dpe0", "cpe0", "dt0")),
+    ("dtd0", "date"),
+    *((name, "bigint") for name in ("dp", "cp", "dpe", "cpe", "dt")),
+    ("dtd", "date"),
+)
+
+
 def add_update_as_forecast(
     statement: WriteStatement,
     expected: dict[UUID, AccountFields],
@@ -81,27 +93,15 @@ def add_update_as_forecast(
     `n`, counts the accounts that did (all of them, or nothing was written). The lock reads
     each row's latest committed version (READ COMMITTED), which the update then changes."""
     ids = sorted(expected)
-    columns: list[list[Any]] = [[] for _ in range(16)]
+    rows = []
     for account_id in ids:
         new = after[account_id].counters()
         before = expected[account_id]
-        row = (new != before[3:], *before, *new)
-        for column, value in zip(columns, row, strict=True):
-            column.append(value)
-    p = statement.param
-    id_param = p(ids)
-    types = ("boolean", "int", *["bigint"] * 7, "date", *["bigint"] * 5, "date")
-    arrays = ", ".join(f"{p(c)}::{t}[]" for c, t in zip(columns, types, strict=True))
-    u = statement.add(
-        f"""
-        SELECT * FROM unnest({id_param}::uuid[], {arrays})
-            AS u(id, changed, f, dl, ol, dp0, cp0, dpe0, cpe0, dt0, dtd0, dp, cp, dpe, cpe, dt,
-                 dtd)
-        """,
-        materialized=True,
-    )
+        rows.append((account_id, new != before[3:], *before, *new))
+    u = statement.add(f"SELECT * FROM {statement.rows(_EXPECTED_COLUMNS, rows)}", materialized=True)
     locked = statement.add(
-        f"SELECT * FROM ledger_accounts WHERE id {in_ids(id_param)} ORDER BY id FOR UPDATE",
+        f"SELECT * FROM ledger_accounts WHERE id {in_ids(statement.param(ids))} "
+        "ORDER BY id FOR UPDATE",
         materialized=True,
     )
     checked = statement.add(
@@ -121,7 +121,7 @@ def add_update_as_forecast(
             debits_pending = u.dpe, credits_pending = u.cpe,
             debits_today = u.dt, debits_today_date = u.dtd
         FROM {u} u WHERE a.id = u.id AND u.changed
-            AND (SELECT n FROM {checked}) = {p(len(ids))}
+            AND (SELECT n FROM {checked}) = {statement.param(len(ids))}
         RETURNING 1
         """
     )
