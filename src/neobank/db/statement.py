@@ -64,6 +64,13 @@ class WriteStatement:
         if self._parts:
             await conn.execute(self.sql, *self._args)
 
+    async def fetchrow(
+        self, conn: asyncpg.Connection | asyncpg.Pool, select: str
+    ) -> asyncpg.Record | None:
+        """Run every part, then ``select``; its first row, or None if it has none."""
+        assert self._parts, "a statement of no parts"
+        return await conn.fetchrow(self._with(select), *self._args)
+
     async def fetchval(self, conn: asyncpg.Connection | asyncpg.Pool, select: str) -> Any:
         """Run every part, then ``select`` (which may read the parts by name); its first
         value, or None if it has no row."""
