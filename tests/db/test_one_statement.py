@@ -41,14 +41,7 @@ async def _write(db: asyncpg.Connection, specs: list[TransferSpec], tamper: int 
         assert all(item.ok for item in outcome.items)
         if tamper:
             first = outcome.journal[0]
-            outcome.journal[0] = type(first)(
-                first.account_id,
-                first.transfer_id,
-                first.side,
-                first.amount + tamper,
-                first.currency,
-                first.balance_after,
-            )
+            outcome.journal[0] = first._replace(amount=first.amount + tamper)
         statement = WriteStatement()
         store.add_ledger_writes(statement, outcome, now)
         await statement.execute(db)

@@ -23,6 +23,16 @@ class EventRow:
     schema_version: int = 1
 
 
+_EVENT_ROW = (
+    ("type", "text"),
+    ("schema_version", "int"),
+    ("aggregate_type", "text"),
+    ("aggregate_id", "text"),
+    ("payload", "jsonb"),
+    ("occurred_at", "timestamptz"),
+)
+
+
 def add_events(
     statement: WriteStatement,
     events: Sequence[EventRow],
@@ -35,23 +45,18 @@ def add_events(
     part's name), only if that part returned a row."""
     if not events:
         return
-    p = statement.param
     if isinstance(occurred_at, datetime):
-        times, time_column = "", f"{p(occurred_at)}::timestamptz"
-    else:
-        assert len(occurred_at) == len(events), "one time per event"
-        times, time_column = f",\n{p(list(occurred_at))}::timestamptz[]", "o"
+        occurred_at = [occurred_at] * len(events)
+    assert len(occurred_at) == len(events), "one time per event"
+    rows = [
+        (e.type, e.schema_version, e.aggregate_type, e.aggregate_id, e.payload, at)
+        for e, at in zip(events, occurred_at, strict=True)
+    ]
     statement.add(
         f"""
         INSERT INTO events (type, schema_version, aggregate_type, aggregate_id, payload,
                             occurred_at)
-        SELECT t, v, at, ai, p, {time_column}
-        FROM unnest({p([e.type for e in events])}::text[],
-                    {p([e.schema_version for e in events])}::int[],
-                    {p([e.aggregate_type for e in events])}::text[],
-                    {p([e.aggregate_id for e in events])}::text[],
-                    {p([e.payload for e in events])}::jsonb[]{times})
-            AS u(t, v, at, ai, p{", o" if times else ""})
+        SELECT * FROM {statement.rows(_EVENT_ROW, rows)}
         {f"WHERE EXISTS (SELECT FROM {when})" if when else ""}
         """
     )

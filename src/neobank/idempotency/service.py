@@ -97,18 +97,25 @@ async def claim_many(conn: asyncpg.Connection, claims: Sequence[Claim]) -> set[t
     return {(r["scope"], r["key"]) for r in rows}
 
 
+_ANSWER_ROW = (("scope", "text"), ("key", "text"), ("status", "int"), ("body", "jsonb"))
+_CLAIM_ROW = (
+    ("scope", "text"),
+    ("key", "text"),
+    ("hash", "text"),
+    ("status", "int"),
+    ("body", "jsonb"),
+)
+
+
 def add_answers(statement: WriteStatement, answers: Sequence[tuple[Claim, StoredAnswer]]) -> None:
     """Add storing the answers under their (claimed) keys to a statement of several writes."""
     if not answers:
         return
-    p = statement.param
+    rows = [(c.scope, c.key, a.status_code, a.body) for c, a in answers]
     statement.add(
         f"""
         UPDATE idempotency_keys k SET status_code = u.status, response = u.body
-        FROM unnest({p([c.scope for c, _ in answers])}::text[],
-                    {p([c.key for c, _ in answers])}::text[],
-                    {p([a.status_code for _, a in answers])}::int[],
-                    {p([a.body for _, a in answers])}::jsonb[]) AS u(scope, key, status, body)
+        FROM {statement.rows(_ANSWER_ROW, rows)}
         WHERE k.scope = u.scope AND k.key = u.key
         """
     )
@@ -124,15 +131,13 @@ def add_new_claims(
     if not answers:
         return
     ordered = sorted(answers, key=lambda a: (a[0].scope, a[0].key))
-    p = statement.param
+    # JSON has no bytes: the request hash goes as hex.
+    rows = [(c.scope, c.key, c.request_hash.hex(), a.status_code, a.body) for c, a in ordered]
     statement.add(
         f"""
         INSERT INTO idempotency_keys (scope, key, request_hash, status_code, response)
-        SELECT * FROM unnest({p([c.scope for c, _ in ordered])}::text[],
-                             {p([c.key for c, _ in ordered])}::text[],
-                             {p([c.request_hash for c, _ in ordered])}::bytea[],
-                             {p([a.status_code for _, a in ordered])}::int[],
-                             {p([a.body for _, a in ordered])}::jsonb[])
+        SELECT u.scope, u.key, decode(u.hash, 'hex'), u.status, u.body
+        FROM {statement.rows(_CLAIM_ROW, rows)}
         """
     )
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -153,7 +152,7 @@ def add_ledger_writes(
     The statement triggers see all of them at the statement's end."""
     if rows:
         _add_transfers(statement, outcome.transfers, now)
-        _add_journal(statement, outcome.journal, now)
+        _add_journal(statement, outcome.journal)
     if accounts:
         _add_account_updates(statement, list(outcome.touched.values()))
 
@@ -189,56 +188,55 @@ async def copy_journal(conn: asyncpg.Connection, outcome: BatchOutcome) -> None:
     )
 
 
+# A transfer's row as `WriteStatement.rows` sends it: the spec's fields, then its expiry.
+_TRANSFER_ROW = (
+    ("id", "uuid"),
+    ("debit_account_id", "uuid"),
+    ("credit_account_id", "uuid"),
+    ("amount", "bigint"),
+    ("currency", "text"),
+    ("code", "int"),
+    ("flags", "int"),
+    ("pending_id", "uuid"),
+    ("timeout_s", "int"),
+    ("expires_at", "timestamptz"),
+)
+# A journal entry's (its fields, then its place in the batch).
+_JOURNAL_ROW = (
+    ("account_id", "uuid"),
+    ("transfer_id", "uuid"),
+    ("side", "text"),
+    ("amount", "bigint"),
+    ("currency", "text"),
+    ("balance_after", "bigint"),
+    ("created_at", "timestamptz"),
+    ("n", "int"),
+)
+
+
 def _add_transfers(
     statement: WriteStatement, accepted: Sequence[AcceptedTransfer], now: datetime
 ) -> None:
     if not accepted:
         return
-    columns: list[list[Any]] = [[] for _ in range(10)]
-    ids, debits, credits, amounts, currencies, codes, flags, pending_ids, timeouts, expires = (
-        columns
-    )
-    for a in accepted:
-        s = a.spec
-        ids.append(s.id)
-        debits.append(s.debit_account_id)
-        credits.append(s.credit_account_id)
-        amounts.append(s.amount)
-        currencies.append(s.currency)
-        codes.append(s.code)
-        flags.append(s.flags)
-        pending_ids.append(s.pending_id)
-        timeouts.append(s.timeout_s)
-        expires.append(a.expires_at)
-    p = statement.param
+    rows = statement.rows(_TRANSFER_ROW, [(*a.spec, a.expires_at) for a in accepted])
     statement.add(
         f"""
         INSERT INTO transfers ({_TRANSFER_COLUMNS}, expires_at, created_at)
-        SELECT *, {p(now)}::timestamptz
-        FROM unnest({p(ids)}::uuid[], {p(debits)}::uuid[], {p(credits)}::uuid[],
-            {p(amounts)}::bigint[], {p(currencies)}::text[], {p(codes)}::int[],
-            {p(flags)}::int[], {p(pending_ids)}::uuid[], {p(timeouts)}::int[],
-            {p(expires)}::timestamptz[])
+        SELECT u.*, {statement.param(now)}::timestamptz FROM {rows}
         """
     )
 
 
-def _add_journal(statement: WriteStatement, entries: Sequence[JournalEntry], now: datetime) -> None:
+def _add_journal(statement: WriteStatement, entries: Sequence[JournalEntry]) -> None:
+    """Numbered (`seq`) in the order given, which each account's balances follow."""
     if not entries:
         return
-    p = statement.param
+    rows = statement.rows(_JOURNAL_ROW, [(*e, n) for n, e in enumerate(entries)])
     statement.add(
         f"""
         INSERT INTO journal_entries ({", ".join(JournalEntry._fields)})
-        SELECT a, t, s, am, c, b, {p(now)}::timestamptz
-        FROM unnest({p([e.account_id for e in entries])}::uuid[],
-                    {p([e.transfer_id for e in entries])}::uuid[],
-                    {p([e.side for e in entries])}::text[],
-                    {p([e.amount for e in entries])}::bigint[],
-                    {p([e.currency for e in entries])}::text[],
-                    {p([e.balance_after for e in entries])}::bigint[])
-            WITH ORDINALITY AS u(a, t, s, am, c, b, n)
-        ORDER BY n
+        SELECT {", ".join(JournalEntry._fields)} FROM {rows} ORDER BY n
         """
     )
 
