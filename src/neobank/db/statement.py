@@ -30,19 +30,32 @@ class WriteStatement:
         return f"${len(self._args)}"
 
     def rows(self, columns: Sequence[tuple[str, str]], rows: Iterable[Sequence[Any]]) -> str:
-        """Register `rows` (values in the order of `columns`, each a name and an SQL type) as
-        one JSON parameter; returns a FROM item that reads them back, named `u`. One
-        parameter instead of an array a column: asyncpg checks every element of an array
-        parameter against three abstract classes before it encodes it. A commit of ten
-        single transfers (its transfers, journal, payments, keys, events and accounts) cost the
-        API process 1.75 ms instead of 2.13 ms, and PostgreSQL 3.2 instead of 3.05 ms
-        (medians of 18 interleaved runs, `docs/BENCHMARKS.md`, tenth session). `json`, not
-        `jsonb`: reading flat rows from text cost PostgreSQL less than building jsonb of them
-        (2.99 against 3.42 ms a commit, interleaved)."""
+        """Register `rows` (values in the order of `columns`, each a name and an SQL type) and
+        return a FROM item that reads them back, named `u`, its columns in that order.
+
+        The columns go as one JSON parameter (`json_to_recordset`), not as an array a column:
+        asyncpg checks every element of an array parameter against three abstract classes
+        before it encodes it. A commit of ten single transfers (its transfers, journal,
+        payments, keys, events and accounts) cost the API process 1.75 ms instead of 2.13 ms,
+        and PostgreSQL 3.2 instead of 3.05 ms (medians of 18 interleaved runs,
+        `docs/BENCHMARKS.md`, tenth session); `json`, not `jsonb`: reading flat rows from
+        text cost PostgreSQL less than building jsonb of them (2.99 against 3.42 ms). The
+        `jsonb` columns, which must come last, go as one array each, zipped with the rest
+        (`ROWS FROM`): a document inside the JSON would be read twice more before PostgreSQL
+        builds its jsonb, and a big batch's event and answer are megabytes."""
         names = [name for name, _ in columns]
-        document = [dict(zip(names, row, strict=True)) for row in rows]
-        spec = ", ".join(f"{name} {sql_type}" for name, sql_type in columns)
-        return f"json_to_recordset({self.param(document)}::json) AS u({spec})"
+        flat = [(name, sql_type) for name, sql_type in columns if sql_type != "jsonb"]
+        assert all(t == "jsonb" for _, t in columns[len(flat) :]), "jsonb columns come last"
+        table = rows if isinstance(rows, Sequence) else list(rows)
+        keys = names[: len(flat)]
+        record = self.param([dict(zip(keys, row[: len(flat)], strict=True)) for row in table])
+        spec = ", ".join(f"{name} {sql_type}" for name, sql_type in flat)
+        if len(flat) == len(names):
+            return f"json_to_recordset({record}::json) AS u({spec})"
+        functions = [f"json_to_recordset({record}::json) AS ({spec})"]
+        for offset in range(len(flat), len(names)):
+            functions.append(f"unnest({self.param([row[offset] for row in table])}::jsonb[])")
+        return f"ROWS FROM ({', '.join(functions)}) AS u({', '.join(names)})"
 
     def add(self, sql: str, *, materialized: bool = False) -> str:
         """Add one part (it must not end in a semicolon); returns the name under which later

@@ -28,8 +28,8 @@ _EVENT_ROW = (
     ("schema_version", "int"),
     ("aggregate_type", "text"),
     ("aggregate_id", "text"),
-    ("payload", "jsonb"),
     ("occurred_at", "timestamptz"),
+    ("payload", "jsonb"),
 )
 
 
@@ -49,13 +49,13 @@ def add_events(
         occurred_at = [occurred_at] * len(events)
     assert len(occurred_at) == len(events), "one time per event"
     rows = [
-        (e.type, e.schema_version, e.aggregate_type, e.aggregate_id, e.payload, at)
+        (e.type, e.schema_version, e.aggregate_type, e.aggregate_id, at, e.payload)
         for e, at in zip(events, occurred_at, strict=True)
     ]
     statement.add(
         f"""
-        INSERT INTO events (type, schema_version, aggregate_type, aggregate_id, payload,
-                            occurred_at)
+        INSERT INTO events (type, schema_version, aggregate_type, aggregate_id, occurred_at,
+                            payload)
         SELECT * FROM {statement.rows(_EVENT_ROW, rows)}
         {f"WHERE EXISTS (SELECT FROM {when})" if when else ""}
         """
