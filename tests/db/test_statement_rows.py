@@ -36,6 +36,8 @@ async def test_rows_come_back_as_they_were_sent(db: asyncpg.Connection) -> None:
         ),
         (stored, False, -1, -(2**63), None, None, None, None),
     ]
+    naive = datetime(2026, 11, 25, 9, 30)  # UTC, as asyncpg takes it for a timestamptz
+    rows.append((uuid.uuid4(), None, 0, 0, None, naive, "", {}))
     statement = WriteStatement()
     source = statement.rows(COLUMNS, rows)
     read = statement.add(f"SELECT * FROM {source}")
@@ -44,6 +46,10 @@ async def test_rows_come_back_as_they_were_sent(db: asyncpg.Connection) -> None:
     back, docs = await statement.fetchrow(
         db, f"SELECT array_agg(({columns})), array_agg(r.doc) FROM {read} r"
     )
-    sent = [rows[0], (uuid.UUID(str(stored)), *rows[1][1:])]
+    sent = [
+        rows[0],
+        (uuid.UUID(str(stored)), *rows[1][1:]),
+        (*rows[2][:5], naive.replace(tzinfo=UTC), *rows[2][6:]),
+    ]
     assert [tuple(r) for r in back] == [row[:-1] for row in sent]
     assert docs == [row[-1] for row in sent]

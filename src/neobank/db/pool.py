@@ -14,7 +14,10 @@ __all__ = ["create_pool"]
 
 
 def _encode_json(value: Any) -> str:
-    return orjson.dumps(value, default=_json_default).decode()
+    # A naive datetime is UTC, as asyncpg takes it for a timestamptz parameter: the rows of a
+    # statement go as JSON (`WriteStatement.rows`), and PostgreSQL would read it in the
+    # session's time zone.
+    return orjson.dumps(value, default=_json_default, option=orjson.OPT_NAIVE_UTC).decode()
 
 
 def _json_default(value: Any) -> Any:

@@ -35,14 +35,11 @@ class WriteStatement:
 
         The columns go as one JSON parameter (`json_to_recordset`), not as an array a column:
         asyncpg checks every element of an array parameter against three abstract classes
-        before it encodes it. A commit of ten single transfers (its transfers, journal,
-        payments, keys, events and accounts) cost the API process 1.75 ms instead of 2.13 ms,
-        and PostgreSQL 3.2 instead of 3.05 ms (medians of 18 interleaved runs,
-        `docs/BENCHMARKS.md`, tenth session); `json`, not `jsonb`: reading flat rows from
-        text cost PostgreSQL less than building jsonb of them (2.99 against 3.42 ms). The
-        `jsonb` columns, which must come last, go as one array each, zipped with the rest
-        (`ROWS FROM`): a document inside the JSON would be read twice more before PostgreSQL
-        builds its jsonb, and a big batch's event and answer are megabytes."""
+        before it encodes it, which cost a commit of ten single transfers more of the API
+        process's time than PostgreSQL spends reading the JSON (`docs/BENCHMARKS.md`, tenth
+        session). The `jsonb` columns, which must come last, go as one array each, zipped
+        with the rest (`ROWS FROM`): a document inside the JSON would be read twice more
+        before PostgreSQL builds its jsonb, and a big batch's event and answer are megabytes."""
         names = [name for name, _ in columns]
         flat = [(name, sql_type) for name, sql_type in columns if sql_type != "jsonb"]
         assert all(t == "jsonb" for _, t in columns[len(flat) :]), "jsonb columns come last"
