@@ -68,16 +68,22 @@ async def test_a_surge_completes_everyone_in_order_within_the_agencys_cap(
     assert admitted == sorted(admitted)
     assert sum(1 for t in first if t["status"] == "waiting") >= PEOPLE // 2, "no queue formed"
 
-    # ETAs: the first estimate against the actual wait, for those who waited a while.
-    ratios = []
+    # ETAs: the first estimate against the actual wait, for those who waited a while. An ETA
+    # is whole seconds rounded up: 3 says "2 to 3 s", so it is judged too long only if even
+    # its lower end is more than twice the wait (waits here are 1-3 s, where the rounding
+    # alone could double it; CI once saw 47% within 2x, all of the misses ETAs of 3-4 s for
+    # waits of 1.2-2.0 s, and the build before those commits missed too, 1 run in 8).
+    ratios, within_count = [], 0
     for i in range(PEOPLE):
         waited_s = (
             datetime.fromisoformat(last[i]["admitted_at"])
             - datetime.fromisoformat(first[i]["issued_at"])
         ).total_seconds()
         if first[i]["status"] == "waiting" and waited_s >= 1.0:
-            ratios.append(max(first[i]["eta_seconds"], 0.5) / waited_s)
-    within = sum(1 for r in ratios if 0.5 <= r <= 2.0) / max(len(ratios), 1)
+            eta_s = first[i]["eta_seconds"]
+            ratios.append(max(eta_s, 0.5) / waited_s)
+            within_count += eta_s / waited_s >= 0.5 and max(eta_s - 1, 0.5) / waited_s <= 2.0
+    within = within_count / max(len(ratios), 1)
     print(f"ETA/actual median {statistics.median(ratios or [1]):.2f}, within 2x {within:.0%}")
     assert within >= 0.6
 
