@@ -11,7 +11,7 @@ it commits or fails as a whole.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
@@ -29,7 +29,7 @@ class WriteStatement:
         self._args.append(value)
         return f"${len(self._args)}"
 
-    def rows(self, columns: Sequence[tuple[str, str]], rows: Iterable[Sequence[Any]]) -> str:
+    def rows(self, columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[Any]]) -> str:
         """Register `rows` (values in the order of `columns`, each a name and an SQL type) and
         return a FROM item that reads them back, named `u`, its columns in that order.
 
@@ -43,15 +43,14 @@ class WriteStatement:
         names = [name for name, _ in columns]
         flat = [(name, sql_type) for name, sql_type in columns if sql_type != "jsonb"]
         assert all(t == "jsonb" for _, t in columns[len(flat) :]), "jsonb columns come last"
-        table = rows if isinstance(rows, Sequence) else list(rows)
         keys = names[: len(flat)]
-        record = self.param([dict(zip(keys, row[: len(flat)], strict=True)) for row in table])
+        record = self.param([dict(zip(keys, row[: len(flat)], strict=True)) for row in rows])
         spec = ", ".join(f"{name} {sql_type}" for name, sql_type in flat)
         if len(flat) == len(names):
             return f"json_to_recordset({record}::json) AS u({spec})"
         functions = [f"json_to_recordset({record}::json) AS ({spec})"]
         for offset in range(len(flat), len(names)):
-            functions.append(f"unnest({self.param([row[offset] for row in table])}::jsonb[])")
+            functions.append(f"unnest({self.param([row[offset] for row in rows])}::jsonb[])")
         return f"ROWS FROM ({', '.join(functions)}) AS u({', '.join(names)})"
 
     def add(self, sql: str, *, materialized: bool = False) -> str:

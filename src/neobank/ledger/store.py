@@ -36,9 +36,7 @@ __all__ = [
     "set_overdraft_limit",
 ]
 
-_TRANSFER_COLUMNS = (
-    "id, debit_account_id, credit_account_id, amount, currency, code, flags, pending_id, timeout_s"
-)
+_TRANSFER_COLUMNS = ", ".join(TransferSpec._fields)
 
 
 def account_from_row(row: asyncpg.Record) -> AccountState:
@@ -161,23 +159,8 @@ async def copy_transfers(conn: asyncpg.Connection, outcome: BatchOutcome, now: d
     """Copy a batch's transfers (before its journal: the journal's trigger looks them up)."""
     await conn.copy_records_to_table(
         "transfers",
-        columns=[*_TRANSFER_COLUMNS.split(", "), "expires_at", "created_at"],
-        records=[
-            (
-                a.spec.id,
-                a.spec.debit_account_id,
-                a.spec.credit_account_id,
-                a.spec.amount,
-                a.spec.currency,
-                a.spec.code,
-                a.spec.flags,
-                a.spec.pending_id,
-                a.spec.timeout_s,
-                a.expires_at,
-                now,
-            )
-            for a in outcome.transfers
-        ],
+        columns=[*TransferSpec._fields, "expires_at", "created_at"],
+        records=[(*a.spec, a.expires_at, now) for a in outcome.transfers],
     )
 
 
@@ -241,24 +224,29 @@ def _add_journal(statement: WriteStatement, entries: Sequence[JournalEntry]) -> 
     )
 
 
+# An account's new counters (`AccountState.counters`), by id.
+_COUNTERS_ROW = (
+    ("id", "uuid"),
+    ("dp", "bigint"),
+    ("cp", "bigint"),
+    ("dpe", "bigint"),
+    ("cpe", "bigint"),
+    ("dt", "bigint"),
+    ("dtd", "date"),
+)
+
+
 def _add_account_updates(statement: WriteStatement, accounts: Sequence[AccountState]) -> None:
     if not accounts:
         return
-    p = statement.param
+    rows = statement.rows(_COUNTERS_ROW, [(a.id, *a.counters()) for a in accounts])
     statement.add(
         f"""
         UPDATE ledger_accounts a SET
             debits_posted = u.dp, credits_posted = u.cp,
             debits_pending = u.dpe, credits_pending = u.cpe,
             debits_today = u.dt, debits_today_date = u.dtd
-        FROM unnest({p([a.id for a in accounts])}::uuid[],
-                    {p([a.debits_posted for a in accounts])}::bigint[],
-                    {p([a.credits_posted for a in accounts])}::bigint[],
-                    {p([a.debits_pending for a in accounts])}::bigint[],
-                    {p([a.credits_pending for a in accounts])}::bigint[],
-                    {p([a.debits_today for a in accounts])}::bigint[],
-                    {p([a.debits_today_date for a in accounts])}::date[])
-            AS u(id, dp, cp, dpe, cpe, dt, dtd)
+        FROM {rows}
         WHERE a.id = u.id
         """
     )
