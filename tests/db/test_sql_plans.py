@@ -20,8 +20,12 @@ import pytest
 
 from neobank.db.pool import create_pool
 from neobank.db.sql import in_ids
+from neobank.db.statement import WriteStatement
 from neobank.db.urls import asyncpg_url
+from neobank.ledger import store
 from neobank.ledger.check import check_ledger
+from neobank.ledger.forecast import expected_fields
+from neobank.ledger.forecast_check import add_update_as_forecast
 from neobank.ledger.store import LOAD_FOR_BATCH_SQL, LOCK_ACCOUNTS_SQL
 from tests.db.test_triggers import move_counters, open_account, post
 
@@ -159,4 +163,32 @@ async def test_the_pools_statements_are_planned_for_their_arguments(
                 after = await conn.fetchval(counts)
     finally:
         await pool.close()
+    assert after == before
+
+
+async def test_a_forecast_update_probes_its_accounts_by_key(db: asyncpg.Connection) -> None:
+    """The checked update of a forecast batch (`add_update_as_forecast`) reads its rows from
+    JSON, which the planner always takes for 100 rows: joined with `ledger_accounts` by id
+    alone, it scanned the whole table for the two accounts of one transfer (the bench's
+    1,006 accounts and their dead versions, every commit). The ids bound it to the index."""
+    cash, customer = await open_account(db), await open_account(db, flags=1)
+    await db.execute(
+        "INSERT INTO ledger_accounts (id, currency, code, flags) "
+        "SELECT gen_random_uuid(), 'KRW', 2000, 0 FROM generate_series(1, 2000)"
+    )
+    await db.execute("ANALYZE ledger_accounts")
+    counts = "SELECT seq_scan FROM pg_stat_xact_user_tables WHERE relname = 'ledger_accounts'"
+    tx = db.transaction()
+    await tx.start()
+    try:
+        accounts = await store.read_accounts(db, [cash, customer])
+        expected = {i: expected_fields(a) for i, a in accounts.items()}
+        before = await db.fetchval(counts)
+        statement = WriteStatement()
+        checked = add_update_as_forecast(statement, expected, accounts)
+        held = await statement.fetchval(db, f"SELECT n FROM {checked}")
+        after = await db.fetchval(counts)
+    finally:
+        await tx.rollback()
+    assert held == 2
     assert after == before
