@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import uuid
 from collections.abc import Iterator
 
 import orjson
 import pytest
 
-from neobank.benchmark.load import LoadSpec, run_load
+from neobank.benchmark.load import LoadSpec, _Client, batch_outcomes, run_load
+from tests.conftest import BankDriver
 
 
 class RecordingServer:
@@ -135,3 +137,36 @@ def test_a_dropped_connection_counts_as_a_failure_and_the_client_reconnects() ->
         failed = sum(result.failures.values())
         assert set(result.failures) == {"ConnectionClosed"}
         assert result.transfers_posted > 5 * failed > 0
+
+
+async def test_a_batch_answer_is_counted_as_the_bank_writes_it(bank: BankDriver) -> None:
+    """The load generator counts statuses in the answer's bytes instead of parsing it."""
+    source, target = await bank.account(funded=1_000), await bank.account()
+    items = [
+        {"id": str(uuid.uuid4()), "from_account_id": source["id"], "to_account_id": target["id"]}
+        | {"amount": amount, "currency": "KRW"}
+        for amount in (600, 600, 300)  # the second is refused: insufficient funds
+    ]
+    response = await bank.post("/v1/transfers/batch", {"transfers": items})
+    assert response.status_code == 200, response.text
+    statuses = [r["status"] for r in response.json()["results"]]
+    assert statuses == ["posted", "failed", "posted"]
+    assert batch_outcomes(response.content) == (2, 1)
+
+
+def test_batch_bodies_differ_in_every_id_and_keep_their_shape() -> None:
+    spec = LoadSpec(
+        base_url="http://127.0.0.1:1",
+        token="t",
+        accounts=tuple(str(uuid.uuid4()) for _ in range(10)),
+        kind="batch",
+        connections=1,
+        duration_s=1.0,
+        batch_items=50,
+    )
+    client = _Client(spec, seed=1)
+    bodies = [orjson.loads(client.request().split(b"\r\n\r\n", 1)[1]) for _ in range(8)]
+    ids = [uuid.UUID(t["id"]) for body in bodies for t in body["transfers"]]
+    assert len(set(ids)) == len(ids) == 400
+    assert {i.version for i in ids} == {4}
+    assert all(t["from_account_id"] != t["to_account_id"] for b in bodies for t in b["transfers"])
