@@ -68,12 +68,15 @@ BATCH_TRANSFERS_MAX = 16_384
 BATCHES_IN_FLIGHT_MAX = 2
 # A batch starts while another is in flight only if it carries at least this many transfers;
 # a smaller one waits for the batch in flight to end, gathering what arrives meanwhile.
-# Overlapping pays for big batches (the next one is computed while the one before is
-# written) and not for small ones, whose commits cost about 1 ms of PostgreSQL's CPU and
-# 0.6 ms of this process's whatever they carry: at 1,081 single transfers/s, overlapping
-# made 40-100% more commits, of 1-2 transfers each, and the machine spent 15-20% more CPU
-# a transfer (docs/BENCHMARKS.md, ninth session).
-OVERLAP_TRANSFERS_MIN = 256
+# Overlapping pays once there is enough to carry: the next batch is computed while the one
+# before is in PostgreSQL. It does not pay for a few transfers, whose commits cost about 1 ms
+# of PostgreSQL's CPU and 0.6 ms of this process's whatever they carry: with no bound, at
+# 1,081 single transfers/s, overlapping made 40-100% more commits of 1-2 transfers each, and
+# the machine spent 15-20% more CPU a transfer (docs/BENCHMARKS.md, ninth session). 32 is
+# reached only near the single-transfer peak (~35 a commit): there, 64 connections got
+# 2,150-3,148/s against 1,966-2,672/s with 256, seven interleaved pairs, and at 1,500/s
+# the two kept the same latency (eleventh session).
+OVERLAP_TRANSFERS_MIN = 32
 # A forecast batch of at most this many transfers commits in one statement (0: never).
 ONE_STATEMENT_TRANSFERS_MAX = store.COPY_TRANSFERS_MIN - 1
 # A transaction that deadlocks or collides with another process is retried this many times.
