@@ -18,6 +18,7 @@ from neobank.agencies.client import build_agency_clients
 from neobank.api.bodies import StorableText
 from neobank.api.deps import Services
 from neobank.api.errors import install_error_handlers, problem_response
+from neobank.api.hot import WithHotRoutes
 from neobank.api.json_body import install_body_schemas
 from neobank.api.limits import BodySizeLimit
 from neobank.api.responses import FastJSON
@@ -46,6 +47,7 @@ from neobank.onboarding.waiting_room.router import router as waiting_room_router
 from neobank.ops.router import router as ops_router
 from neobank.payments.fees import FeeBook
 from neobank.payments.holds_router import router as holds_router
+from neobank.payments.router import HOT_ROUTES
 from neobank.payments.router import router as payments_router
 from neobank.workers.queue import JobResources
 from neobank.workers.worker import JobWorker
@@ -137,11 +139,12 @@ def create_app(
             await room.aclose()
             await pool.close()
 
-    app = FastAPI(
+    app = WithHotRoutes(
         title="neobank",
         version=__version__,
         description="An open-source platform for running an internet-only bank.",
         lifespan=lifespan,
+        hot_routes=HOT_ROUTES,
     )
     install_error_handlers(app)
     # The last added runs first: the size limit bounds what StorableText reads.

@@ -90,9 +90,10 @@ def serve_first(
     path: str,
     call: KeyedJson[M],
     endpoint: Callable[[Keyed[M]], Awaitable[Response]],
-) -> None:
+) -> Route:
     """Serve POST `path` with `endpoint` from a Starlette route ahead of the router's
-    FastAPI route for it (which must resolve `call` and call `endpoint`)."""
+    FastAPI route for it (which must resolve `call` and call `endpoint`). Returns the route,
+    for an app that serves it ahead of its whole routing (`neobank.api.hot`)."""
 
     async def serve(request: Request) -> Response:
         # FastAPI records only its own routes in the scope; the request metrics read it.
@@ -101,3 +102,4 @@ def serve_first(
 
     route = Route(path, serve, methods=["POST"], include_in_schema=False)
     router.routes.insert(0, route)
+    return route

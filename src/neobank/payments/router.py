@@ -191,5 +191,7 @@ async def fee_report(
 
 
 # The hot routes, served ahead of FastAPI's routes above (see neobank.api.keyed).
-serve_first(router, "/v1/transfers", _TRANSFER_CALL, create_transfer)
-serve_first(router, "/v1/transfers/batch", _BATCH_CALL, create_batch)
+HOT_ROUTES = (
+    serve_first(router, "/v1/transfers", _TRANSFER_CALL, create_transfer),
+    serve_first(router, "/v1/transfers/batch", _BATCH_CALL, create_batch),
+)
