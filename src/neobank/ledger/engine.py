@@ -64,8 +64,12 @@ log = structlog.get_logger(__name__)
 
 # A batch takes at most this many transfers (one submission larger than this goes alone).
 BATCH_TRANSFERS_MAX = 16_384
-# Batches one process applies at once, each on its own connection.
-BATCHES_IN_FLIGHT_MAX = 2
+# Batches one process applies at once, each on its own connection. Three against two, in
+# interleaved pairs: big batches 19,656-22,113 transfers/s against 18,018-22,113 (never
+# fewer), single transfers at the peak of 64 connections 3,078-3,114/s against
+# 2,476-2,730. Four did no better for single transfers (docs/BENCHMARKS.md, eleventh
+# session).
+BATCHES_IN_FLIGHT_MAX = 3
 # A batch starts while another is in flight only if it carries at least this many transfers;
 # a smaller one waits for the batch in flight to end, gathering what arrives meanwhile.
 # Overlapping pays once there is enough to carry: the next batch is computed while the one
@@ -108,8 +112,8 @@ class LedgerEngine:
             batch_transfers_max=batch_transfers_max, overlap_transfers_min=overlap_transfers_min
         )
         self._task: asyncio.Task[None] | None = None
-        # A second (big) batch prepares and waits on its locks while the first commits
-        # (fsync): the database and this process work at the same time.
+        # A next batch prepares and waits on its locks while the one before commits (fsync):
+        # the database and this process work at the same time.
         self._slots = asyncio.Semaphore(batches_in_flight_max)
         self._in_flight: set[asyncio.Task[None]] = set()
         self._forecast = Forecast()
