@@ -3,8 +3,9 @@
 A request to `POST /v1/transfers` went through eleven ASGI layers before its endpoint: the
 error middleware, FastAPI's exception telemetry and body limit, the bank's four middlewares,
 the exception middleware, FastAPI's exit stack, the router and the included router's match,
-and the route's own exception wrapper. Taking it out of all of them cut 15-20% of the API
-process's CPU a transfer at the single-transfer peak (docs/BENCHMARKS.md, eleventh session).
+and the route's own exception wrapper. Keeping the middlewares and skipping the rest took
+the API process's CPU a transfer at the single-transfer peak from 297-370 µs to 246-303 µs
+(docs/BENCHMARKS.md, eleventh session).
 
 `HotRoutes` serves the routes of `serve_first` (`neobank.api.keyed`) through a stack of its
 own: Starlette's error middleware with the app's handler for unexpected errors, then the
