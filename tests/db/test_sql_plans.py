@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -24,6 +25,7 @@ from neobank.db.statement import WriteStatement
 from neobank.db.urls import asyncpg_url
 from neobank.ledger import store
 from neobank.ledger.check import check_ledger
+from neobank.ledger.domain import TransferSpec, apply_batch
 from neobank.ledger.forecast import expected_fields
 from neobank.ledger.forecast_check import add_update_as_forecast
 from neobank.ledger.store import LOAD_FOR_BATCH_SQL, LOCK_ACCOUNTS_SQL
@@ -166,29 +168,53 @@ async def test_the_pools_statements_are_planned_for_their_arguments(
     assert after == before
 
 
-async def test_a_forecast_update_probes_its_accounts_by_key(db: asyncpg.Connection) -> None:
-    """The checked update of a forecast batch (`add_update_as_forecast`) reads its rows from
-    JSON, which the planner always takes for 100 rows: joined with `ledger_accounts` by id
-    alone, it scanned the whole table for the two accounts of one transfer (the bench's
-    1,006 accounts and their dead versions, every commit). The ids bound it to the index."""
+async def _seq_scans_of_accounts(db: asyncpg.Connection) -> int:
+    return int(
+        await db.fetchval(
+            "SELECT seq_scan FROM pg_stat_xact_user_tables WHERE relname = 'ledger_accounts'"
+        )
+    )
+
+
+async def _two_of_many_accounts(db: asyncpg.Connection) -> tuple[uuid.UUID, uuid.UUID]:
     cash, customer = await open_account(db), await open_account(db, flags=1)
     await db.execute(
         "INSERT INTO ledger_accounts (id, currency, code, flags) "
         "SELECT gen_random_uuid(), 'KRW', 2000, 0 FROM generate_series(1, 2000)"
     )
     await db.execute("ANALYZE ledger_accounts")
-    counts = "SELECT seq_scan FROM pg_stat_xact_user_tables WHERE relname = 'ledger_accounts'"
-    tx = db.transaction()
-    await tx.start()
-    try:
+    return cash, customer
+
+
+async def test_a_forecast_update_probes_its_accounts_by_key(db: asyncpg.Connection) -> None:
+    """The checked update of a forecast batch (`add_update_as_forecast`) reads its rows from
+    JSON, which the planner always takes for 100 rows: joined with `ledger_accounts` by id
+    alone, it scanned the whole table for the two accounts of one transfer (the bench's
+    1,006 accounts and their dead versions, every commit). The ids bound it to the index."""
+    cash, customer = await _two_of_many_accounts(db)
+    async with db.transaction():
         accounts = await store.read_accounts(db, [cash, customer])
         expected = {i: expected_fields(a) for i, a in accounts.items()}
-        before = await db.fetchval(counts)
+        before = await _seq_scans_of_accounts(db)
         statement = WriteStatement()
         checked = add_update_as_forecast(statement, expected, accounts)
         held = await statement.fetchval(db, f"SELECT n FROM {checked}")
-        after = await db.fetchval(counts)
-    finally:
-        await tx.rollback()
+        after = await _seq_scans_of_accounts(db)
     assert held == 2
     assert after == before
+
+
+async def test_a_locked_batch_updates_its_accounts_by_key(db: asyncpg.Connection) -> None:
+    """The same for a locked batch's counters (`store.add_ledger_writes`)."""
+    cash, customer = await _two_of_many_accounts(db)
+    now = datetime.now(UTC)
+    spec = TransferSpec(uuid.uuid4(), cash, customer, 5, "KRW", 1)
+    async with db.transaction():
+        accounts = await store.lock_accounts(db, sorted([cash, customer]))
+        outcome = apply_batch([[spec]], accounts, {}, {}, now)
+        before = await _seq_scans_of_accounts(db)
+        statement = WriteStatement()
+        store.add_ledger_writes(statement, outcome, now)
+        await statement.execute(db)
+        assert await _seq_scans_of_accounts(db) == before
+    assert (await check_ledger(db))["balanced"] is True
