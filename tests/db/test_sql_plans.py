@@ -190,7 +190,8 @@ async def test_a_forecast_update_probes_its_accounts_by_key(db: asyncpg.Connecti
     """The checked update of a forecast batch (`add_update_as_forecast`) reads its rows from
     JSON, which the planner always takes for 100 rows: joined with `ledger_accounts` by id
     alone, it scanned the whole table for the two accounts of one transfer (the bench's
-    1,006 accounts and their dead versions, every commit). The ids bound it to the index."""
+    1,006 accounts and their dead versions, every commit). The rows now tell the planner
+    their count (`WriteStatement.rows`)."""
     cash, customer = await _two_of_many_accounts(db)
     async with db.transaction():
         accounts = await store.read_accounts(db, [cash, customer])

@@ -93,7 +93,6 @@ def add_update_as_forecast(
     `n`, counts the accounts that did (all of them, or nothing was written). The lock reads
     each row's latest committed version (READ COMMITTED), which the update then changes."""
     ids = sorted(expected)
-    ids_param = statement.param(ids)
     rows = []
     for account_id in ids:
         new = after[account_id].counters()
@@ -101,7 +100,8 @@ def add_update_as_forecast(
         rows.append((account_id, new != before[3:], *before, *new))
     u = statement.add(f"SELECT * FROM {statement.rows(_EXPECTED_COLUMNS, rows)}", materialized=True)
     locked = statement.add(
-        f"SELECT * FROM ledger_accounts WHERE id {in_ids(ids_param)} ORDER BY id FOR UPDATE",
+        f"SELECT * FROM ledger_accounts WHERE id {in_ids(statement.param(ids))} "
+        "ORDER BY id FOR UPDATE",
         materialized=True,
     )
     checked = statement.add(
@@ -120,7 +120,7 @@ def add_update_as_forecast(
             debits_posted = u.dp, credits_posted = u.cp,
             debits_pending = u.dpe, credits_pending = u.cpe,
             debits_today = u.dt, debits_today_date = u.dtd
-        FROM {u} u WHERE a.id = u.id AND u.changed AND a.id {in_ids(ids_param)}
+        FROM {u} u WHERE a.id = u.id AND u.changed
             AND (SELECT n FROM {checked}) = {statement.param(len(ids))}
         RETURNING 1
         """

@@ -240,9 +240,6 @@ def _add_account_updates(statement: WriteStatement, accounts: Sequence[AccountSt
     if not accounts:
         return
     rows = statement.rows(_COUNTERS_ROW, [(a.id, *a.counters()) for a in accounts])
-    # The ids bound the join to the primary key: rows read from JSON count as 100 for the
-    # planner, which otherwise scans the whole table for a few accounts.
-    ids = statement.param([a.id for a in accounts])
     statement.add(
         f"""
         UPDATE ledger_accounts a SET
@@ -250,7 +247,7 @@ def _add_account_updates(statement: WriteStatement, accounts: Sequence[AccountSt
             debits_pending = u.dpe, credits_pending = u.cpe,
             debits_today = u.dt, debits_today_date = u.dtd
         FROM {rows}
-        WHERE a.id = u.id AND a.id {in_ids(ids)}
+        WHERE a.id = u.id
         """
     )
 
